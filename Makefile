@@ -1,0 +1,43 @@
+# Two commands set up everything on a fresh machine:
+#   make demo   - create .venv, install, start the Pardot emulator, run the main job through Airflow
+#   make test   - create the venvs, install with test extras, run the whole suite (Airflow 3 and 2.11)
+SHELL := /bin/bash
+PYTHON ?= python3
+AIRFLOW_3 ?= 3.3.2
+AIRFLOW_2 ?= 2.11.2
+VENV := .venv
+VENV2 := .venv-af2
+UV := $(VENV)/bin/uv
+PYTEST_ARGS ?=
+
+.PHONY: venv venv-af2 lint test test-unit test-af2 test-ui demo bench soak clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check uv
+	$(UV) pip install -q -p $(VENV)/bin/python "apache-airflow==$(AIRFLOW_3)" -e ".[test]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(VENV2)/.installed: pyproject.toml $(VENV)/.installed
+	test -x $(VENV2)/bin/python || $(PYTHON) -m venv $(VENV2)
+	$(UV) pip install -q -p $(VENV2)/bin/python "apache-airflow==$(AIRFLOW_2)" -e ".[test]"
+	touch $@
+
+venv-af2: $(VENV2)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check airflow_provider_pardot tests
+	$(VENV)/bin/mypy
+
+test-unit: venv
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test: lint test-unit
+
+demo: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+
+clean:
+	rm -rf $(VENV) $(VENV2) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,65 @@
+"""Exceptions raised by the Pardot provider."""
+
+from __future__ import annotations
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+
+class PardotApiError(AirflowException):
+    """
+    Pardot answered with an error, or could not be reached.
+
+    :param message: what went wrong (never contains a credential)
+    :param code: the Pardot error code (``err_code`` in v3/v4, ``code`` in v5), when Pardot gave one
+    :param http_status: the HTTP status of the response, when there was a response
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, http_status: int | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = []
+        if self.code is not None:
+            parts.append(f"Pardot error {self.code}")
+        if self.http_status is not None:
+            parts.append(f"HTTP {self.http_status}")
+        prefix = f"[{', '.join(parts)}] " if parts else ""
+        return f"{prefix}{self.message}"
+
+    def __reduce__(self):
+        # Keep the keyword-only attributes when the exception is pickled (e.g. by a triggerer).
+        return (_rebuild, (type(self), self.message, self.code, self.http_status))
+
+
+def _rebuild(cls: type[PardotApiError], message: str, code: int | None, http_status: int | None):
+    return cls(message, code=code, http_status=http_status)
+
+
+class PardotAuthError(PardotApiError):
+    """Authentication failed: bad credentials, business unit, or a token that could not be refreshed."""
+
+
+class PardotRateLimitError(PardotApiError):
+    """Pardot's concurrent-request limit (66), daily allocation (122, HTTP 429) or the local budget was hit."""
+
+
+class PardotValidationError(PardotApiError):
+    """Bad input, caught before any request was sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class PardotExportError(PardotApiError):
+    """An export failed, was canceled, or its results expired."""
+
+
+class PardotAmbiguousSendError(PardotApiError):
+    """
+    A create or send request may have reached Pardot, but no answer came back.
+
+    The action may have happened: it is never repeated automatically.
+    """

@@ -1,0 +1,895 @@
+"""Hooks for Salesforce Pardot (Marketing Cloud Account Engagement)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from airflow.providers.common.compat.sdk import BaseHook
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_pardot.exceptions import (
+    PardotAmbiguousSendError,
+    PardotApiError,
+    PardotAuthError,
+    PardotRateLimitError,
+    PardotValidationError,
+)
+from airflow_provider_pardot.utils import endpoints, responses
+from airflow_provider_pardot.utils.auth import read_token_response, token_endpoint, token_request_form
+from airflow_provider_pardot.utils.connection import SECRET_EXTRAS, PardotConnectionConfig, build_config
+from airflow_provider_pardot.utils.criteria import validate_query
+from airflow_provider_pardot.utils.emails import send_params, validate_list_send, validate_one_to_one_send
+from airflow_provider_pardot.utils.errors import DAILY_LIMIT_CODE, INVALID_TOKEN_CODE, error_from_response
+from airflow_provider_pardot.utils.exports import (
+    export_create_body,
+    normalise_export,
+    normalise_export_list,
+    validate_export,
+)
+from airflow_provider_pardot.utils.retry import (
+    Failure,
+    ambiguous_message,
+    backoff_seconds,
+    classify_code,
+    may_retry,
+)
+from airflow_provider_pardot.utils.tokens import TOKENS, USAGE, cache_key
+from airflow_provider_pardot.utils.usage import (
+    USAGE_REQUEST_HEADER,
+    USAGE_RESPONSE_HEADER,
+    ApiUsage,
+    parse_usage,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    import httpx
+
+#: Pardot accepts five concurrent requests per account; one hook never has more in flight.
+MAX_IN_FLIGHT = 5
+#: v3/v4 query pages hold at most 200 rows.
+PAGE_SIZE = 200
+DOWNLOAD_CHUNK = 1024 * 1024
+
+
+class _Attempt(Exception):
+    """One attempt failed in a way the retry policy should look at."""
+
+    def __init__(self, failure: Failure, error: PardotApiError) -> None:
+        super().__init__(str(error))
+        self.failure = failure
+        self.error = error
+
+
+class PardotHook(BaseHook):
+    """
+    Interact with Salesforce Pardot (Account Engagement) through its v3/v4 and Export APIs.
+
+    The hook owns authentication (Salesforce OAuth, with the ``Pardot-Business-Unit-Id`` header on
+    every request), Pardot's response quirks, errors, retries and rate limits. Failures raise
+    :class:`~airflow_provider_pardot.exceptions.PardotApiError` or one of its subclasses.
+
+    .. seealso::
+        The README's "Connection" section lists every field of a ``pardot`` connection.
+
+    :param pardot_conn_id: The :ref:`Pardot connection <howto/connection:pardot>` to use.
+    """
+
+    conn_name_attr = "pardot_conn_id"
+    default_conn_name = "pardot_default"
+    conn_type = "pardot"
+    hook_name = "Pardot"
+
+    def __init__(self, pardot_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pardot_conn_id = pardot_conn_id
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+        self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._access_token_used = False
+
+    # Connection form ------------------------------------------------------------------------------
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Return the connection form's extra fields (Airflow 2.11 and the 3.0/3.1 UI)."""
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import PasswordField, StringField
+
+        from airflow_provider_pardot.get_provider_info import CONN_FIELDS
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            secret = spec["schema"].get("format") == "password"
+            field_cls, widget = (
+                (PasswordField, BS3PasswordFieldWidget) if secret else (StringField, BS3TextFieldWidget)
+            )
+            widgets[name] = field_cls(
+                lazy_gettext(spec["label"]), widget=widget(), description=spec.get("description", "")
+            )
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return the connection form's field behaviour (hidden fields, labels, placeholders)."""
+        from airflow_provider_pardot.get_provider_info import UI_FIELD_BEHAVIOUR
+
+        return {
+            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
+            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+        }
+
+    # Configuration --------------------------------------------------------------------------------
+    @cached_property
+    def config(self) -> PardotConnectionConfig:
+        """The validated connection (read once; raises PardotValidationError when it is wrong)."""
+        conn = self.get_connection(self.pardot_conn_id)
+        return config_from_connection(conn, conn.extra_dejson)
+
+    @cached_property
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=MAX_IN_FLIGHT, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.verify = self.config.verify_ssl
+        session.headers["User-Agent"] = user_agent()
+        return session
+
+    def get_conn(self) -> requests.Session:
+        """Return the authenticated-on-demand :class:`requests.Session` the hook uses."""
+        return self.session
+
+    @property
+    def last_usage(self) -> ApiUsage | None:
+        """The account's usage as last reported by Pardot to this process."""
+        return USAGE.get(self.config.business_unit_id)
+
+    def usage_summary(self) -> str:
+        """``"Pardot API: 37 requests by this task; account usage 1,234/25,000 today"``."""
+        text = f"Pardot API: {self.request_count} requests by this task"
+        usage = USAGE.get(self.config.business_unit_id) if "config" in self.__dict__ else None
+        if usage is not None:
+            text += f"; account usage {usage} today"
+        return text
+
+    def log_usage(self) -> None:
+        self.log.info("%s", self.usage_summary())
+
+    # Authentication -------------------------------------------------------------------------------
+    def _token(self) -> str:
+        key = cache_key(self.config)
+        token = TOKENS.get(key)
+        if token is None:
+            token = self._fetch_token()
+            TOKENS.put(key, token)
+        return token
+
+    def _fetch_token(self) -> str:
+        config = self.config
+        if config.auth_type == "access_token" and not self._access_token_used:
+            self._access_token_used = True
+            return str(config.access_token)
+        endpoint = token_endpoint(config)
+        form = token_request_form(config)
+        self.log.info("Fetching a Salesforce access token (%s flow) from %s", config.auth_type, endpoint)
+        try:
+            response = requests.post(
+                endpoint,
+                data=form,
+                headers={"Accept": "application/json", "User-Agent": user_agent()},
+                timeout=config.timeout,
+                verify=config.verify_ssl,
+            )
+        except requests.RequestException as err:
+            raise PardotAuthError(
+                f"Could not reach the Salesforce token endpoint {endpoint}: {type(err).__name__}"
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        token = read_token_response(response.status_code, body, endpoint)
+        self._mask(token)
+        return token
+
+    def _mask(self, secret: str) -> None:
+        from airflow.providers.common.compat.sdk import mask_secret
+
+        mask_secret(secret)
+
+    # Requests -------------------------------------------------------------------------------------
+    def _url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return f"{self.config.host}{path_or_url}"
+
+    def _headers(self, token: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token}",
+            "Pardot-Business-Unit-Id": self.config.business_unit_id,
+            USAGE_REQUEST_HEADER: "1",
+            "Accept": "application/json",
+        }
+
+    def _count(self) -> None:
+        with self._count_lock:
+            self.request_count += 1
+
+    def _note_usage(self, response: requests.Response) -> None:
+        usage = parse_usage(response.headers.get(USAGE_RESPONSE_HEADER))
+        if usage is not None:
+            USAGE.put(self.config.business_unit_id, usage)
+
+    def _check_budget(self) -> None:
+        budget = self.config.daily_request_budget
+        if budget is not None:
+            budget.check(USAGE.get(self.config.business_unit_id))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        stream: bool = False,
+        action: str | None = None,
+    ) -> requests.Response:
+        """
+        Send one request to Pardot with auth, retries, the in-flight cap and the budget check.
+
+        Returns the successful :class:`requests.Response`; raises :class:`PardotApiError` otherwise.
+
+        :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
+        :param action: what the request does, for messages about requests that may have happened
+        """
+        idempotent = method.upper() == "GET" if idempotent is None else idempotent
+        url = self._url(path)
+        config = self.config
+        refreshed = False
+        attempt = 0
+        while True:
+            self._check_budget()
+            try:
+                token = self._token()
+                return self._attempt(method, url, token, params, data, json, stream, idempotent, action)
+            except _Attempt as failed:
+                error = failed.error
+                if error.code == INVALID_TOKEN_CODE or (error.code is None and error.http_status == 401):
+                    if refreshed:
+                        raise PardotAuthError(
+                            f"{error.message} Pardot still refused the request after fetching a new token.",
+                            code=error.code,
+                            http_status=error.http_status,
+                        ) from None
+                    refreshed = True
+                    TOKENS.invalidate(cache_key(config), token)
+                    self.log.info(
+                        "Pardot rejected the access token (%s); fetching a new one", error.code or 401
+                    )
+                    continue
+                if error.code == DAILY_LIMIT_CODE:
+                    raise PardotRateLimitError(
+                        f"The Pardot account's daily API limit is spent (error 122: {error.message}). "
+                        "Retrying cannot help until the allocation resets at the start of the account's day.",
+                        code=error.code,
+                        http_status=error.http_status,
+                    ) from None
+                if attempt >= config.max_retries or not may_retry(failed.failure, idempotent=idempotent):
+                    if not idempotent and failed.failure in (
+                        Failure.TIMEOUT,
+                        Failure.DROPPED,
+                        Failure.SERVER_ERROR,
+                    ):
+                        raise PardotAmbiguousSendError(
+                            ambiguous_message(action or f"{method} {urlsplit(url).path}", failed.failure)
+                            + f" Cause: {error.message}",
+                            code=error.code,
+                            http_status=error.http_status,
+                        ) from None
+                    if attempt and may_retry(failed.failure, idempotent=idempotent):
+                        raise type(error)(
+                            f"{error.message} (gave up after {attempt + 1} attempts)",
+                            code=error.code,
+                            http_status=error.http_status,
+                        ) from None
+                    raise error from None
+                delay = backoff_seconds(attempt, config.retry_backoff)
+                attempt += 1
+                self.log.warning(
+                    "Pardot request %s %s failed (%s); retry %d/%d in %.1fs",
+                    method,
+                    urlsplit(url).path,
+                    failed.failure.value,
+                    attempt,
+                    config.max_retries,
+                    delay,
+                )
+                time.sleep(delay)
+
+    def _attempt(
+        self, method, url, token, params, data, json, stream, idempotent, action
+    ) -> requests.Response:
+        config = self.config
+        with self._in_flight:
+            self._count()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    json=json,
+                    headers=self._headers(token),
+                    timeout=config.timeout,
+                    stream=stream,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as err:
+                failure = _failure_of(err)
+                raise _Attempt(
+                    failure,
+                    PardotApiError(f"{method} {urlsplit(url).path}: {failure.value} ({type(err).__name__})"),
+                ) from None
+            self._note_usage(response)
+            if (
+                stream
+                and response.status_code < 300
+                and "json" not in response.headers.get("Content-Type", "")
+            ):
+                return response
+            try:
+                raw = response.content
+            except requests.RequestException as err:
+                raise _Attempt(
+                    Failure.DROPPED,
+                    PardotApiError(f"{method} {urlsplit(url).path}: answer cut off ({type(err).__name__})"),
+                ) from None
+        error = error_from_response(raw, response.headers.get("Content-Type", ""), response.status_code)
+        if error is None and 300 <= response.status_code < 400:
+            error = PardotApiError(
+                f"Pardot answered a redirect (HTTP {response.status_code}); check the connection host",
+                http_status=response.status_code,
+            )
+        if error is not None:
+            raise _Attempt(classify_code(error.code, error.http_status), error)
+        return response
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        action: str | None = None,
+    ) -> Any:
+        """Send a request and return its parsed body (``None`` for an empty answer, e.g. HTTP 204)."""
+        response = self.request(
+            method, path, params=params, data=data, json=json, idempotent=idempotent, action=action
+        )
+        return responses.parse_body(response.content)
+
+    def _v(self) -> int:
+        return self.config.api_version
+
+    def _object_call(
+        self, method: str, object_name: str, operation: str, id_field: str | None = None, id_value=None, **kw
+    ) -> Any:
+        path = endpoints.object_path(object_name, self._v(), operation, id_field, id_value)
+        params = {"format": "json", **(kw.pop("params", None) or {})}
+        return self.call(method, path, params=params, **kw)
+
+    # Objects --------------------------------------------------------------------------------------
+    def query(
+        self, object_name: str, *, max_records: int | None = None, **criteria: Any
+    ) -> Iterator[dict[str, Any]]:
+        """
+        Yield every record of ``object_name`` matching ``criteria``, each exactly once.
+
+        Pages with ``id_greater_than`` (``sort_by=id``, ascending, 200 rows a page) until a short
+        page, so records added or changed between pages are neither lost nor repeated. Criteria
+        are validated against the object's documented criteria before any request is sent.
+        ``sort_by``/``sort_order`` other than id ascending are applied after the pull.
+
+        :param object_name: e.g. ``list``, ``listMembership``, ``dynamicContent``, ``lifecycleHistory``
+        :param max_records: stop after this many records
+        """
+        params = validate_query(object_name, criteria)
+        sort_by = params.pop("sort_by", "id")
+        sort_order = params.pop("sort_order", None)
+        if max_records is not None and (isinstance(max_records, bool) or int(max_records) < 0):
+            raise PardotValidationError(f"max_records must be a positive integer, not {max_records!r}.")
+        records = self._query_by_id(
+            object_name, params, descending=sort_by == "id" and sort_order == "descending"
+        )
+        if sort_by != "id":
+            from airflow_provider_pardot.utils.criteria import QUERY_CRITERIA
+
+            order = sort_order or QUERY_CRITERIA[object_name].sorts[sort_by]
+            records = iter(
+                sorted(
+                    records,
+                    key=lambda r: (r.get(sort_by) is None, r.get(sort_by)),
+                    reverse=order == "descending",
+                )
+            )
+        for count, row in enumerate(records):
+            if max_records is not None and count >= int(max_records):
+                return
+            yield row
+
+    def _query_by_id(
+        self, object_name: str, params: dict[str, Any], *, descending: bool
+    ) -> Iterator[dict[str, Any]]:
+        path = endpoints.object_path(object_name, self._v(), "query")
+        cursor_name = "id_less_than" if descending else "id_greater_than"
+        cursor = params.pop(cursor_name, None)
+        bound = params.get("id_greater_than" if descending else "id_less_than")
+        while True:
+            page_params = {
+                **params,
+                "format": "json",
+                "sort_by": "id",
+                "sort_order": "descending" if descending else "ascending",
+                "limit": PAGE_SIZE,
+            }
+            if cursor is not None:
+                page_params[cursor_name] = cursor
+            rows = responses.query_rows(self.call("GET", path, params=page_params), object_name)
+            fresh = 0
+            for row in rows:
+                row_id = row.get("id")
+                if row_id is None:
+                    continue
+                if cursor is not None and (row_id <= cursor if not descending else row_id >= cursor):
+                    continue  # a server that ignores the cursor must not make us repeat records
+                if bound is not None and (row_id <= bound if descending else row_id >= bound):
+                    continue
+                cursor = row_id
+                fresh += 1
+                yield row
+            if len(rows) < PAGE_SIZE or fresh == 0:
+                return
+
+    def read(self, object_name: str, record_id: int | str, **params: Any) -> dict[str, Any]:
+        """Return one record: ``/api/{object}/version/{v}/do/read/id/{id}``."""
+        _require_id(f"{object_name} id", record_id)
+        body = self._object_call("GET", object_name, "read", "id", record_id, params=_form(params))
+        return responses.record(body, object_name)
+
+    # Emails ---------------------------------------------------------------------------------------
+    def get_email(self, email_id: int | str, include_message: bool = True) -> dict[str, Any]:
+        """Return an email; without its text and HTML bodies when ``include_message`` is false."""
+        return self.read("email", email_id, include_message=include_message)
+
+    def get_email_stats(self, email_id: int | str) -> dict[str, Any]:
+        """Return the statistics of a list email, with rates as numbers (``"42.00%"`` -> ``42.0``)."""
+        _require_id("email_id", email_id)
+        body = self._object_call("GET", "email", "stats", "id", email_id)
+        stats = body.get("stats", body) if isinstance(body, dict) else {}
+        return {k: responses.to_number(v) for k, v in stats.items()}
+
+    def get_email_template(self, template_id: int | str, archived: bool = False) -> dict[str, Any]:
+        """Return an email template; archived templates only with ``archived=True``."""
+        return self.read("emailTemplate", template_id, archived=archived)
+
+    def list_one_to_one_templates(self, archived: bool = False) -> list[dict[str, Any]]:
+        """Return the templates enabled for one-to-one emails, always as a list."""
+        body = self._object_call("GET", "emailTemplate", "listOneToOne", params=_form({"archived": archived}))
+        container = body.get("emailTemplates", body) if isinstance(body, dict) else {}
+        return responses.as_list(container.get("templates") if isinstance(container, dict) else None)
+
+    def send_list_email(self, **params: Any) -> dict[str, Any]:
+        """
+        Send a list email (``POST /api/email/version/4/do/send``) and return the created email.
+
+        Validated before sending; never repeated after an ambiguous failure.
+        """
+        validate_list_send(params)
+        return self._send(endpoints.email_send_path(self._v()), params, "The list email send")
+
+    def send_one_to_one_email(
+        self, *, prospect_id: int | str | None = None, prospect_email: str | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """Send an email to one prospect, by Pardot id or by email address; return the created email."""
+        validate_one_to_one_send(prospect_id=prospect_id, prospect_email=prospect_email, params=params)
+        path = endpoints.email_send_path(self._v(), prospect_id=prospect_id, prospect_email=prospect_email)
+        who = f"prospect {prospect_id}" if prospect_id is not None else "the prospect email"
+        return self._send(path, params, f"The one-to-one email send to {who}")
+
+    def _send(self, path: str, params: dict[str, Any], action: str) -> dict[str, Any]:
+        body = self.call(
+            "POST", path, params={"format": "json"}, data=send_params(params), idempotent=False, action=action
+        )
+        return responses.record(body, "email")
+
+    # Lists ----------------------------------------------------------------------------------------
+    def create_list(self, **fields: Any) -> dict[str, Any]:
+        """Create a list (``name`` required) and return it."""
+        from airflow_provider_pardot.utils.lists import validate_list_fields
+
+        validate_list_fields(fields, creating=True)
+        body = self._object_call(
+            "POST",
+            "list",
+            "create",
+            data=_form(fields),
+            idempotent=False,
+            action=f"Creating list {fields.get('name')!r}",
+        )
+        return responses.record(body, "list")
+
+    def update_list(self, list_id: int | str, **fields: Any) -> dict[str, Any]:
+        """Update a list's fields and return the updated list."""
+        from airflow_provider_pardot.utils.lists import validate_list_fields
+
+        _require_id("list_id", list_id)
+        validate_list_fields(fields, creating=False)
+        body = self._object_call("POST", "list", "update", "id", list_id, data=_form(fields), idempotent=True)
+        return responses.record(body, "list")
+
+    def delete_list(self, list_id: int | str) -> None:
+        """Delete a list (Pardot answers HTTP 204 with no body)."""
+        _require_id("list_id", list_id)
+        self._object_call("POST", "list", "delete", "id", list_id, idempotent=True)
+
+    # Exports --------------------------------------------------------------------------------------
+    @property
+    def export_api_version(self) -> int:
+        return self.config.export_api_version
+
+    def create_export(
+        self,
+        object_name: str,
+        procedure: str,
+        arguments: dict[str, Any],
+        fields: list[str] | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """
+        Validate and create an export; return it normalised (``id``, ``state``, ``resultRefs``...).
+
+        :param options: v5 create options (``includeByteOrderMark``, ``maxFileSizeBytes``, ``legacyDateFormat``)
+        """
+        version = self.export_api_version
+        validate_export(object_name, procedure, arguments, fields, options, api_version=version)
+        body = export_create_body(object_name, procedure, arguments, fields, options, api_version=version)
+        params = None if version == 5 else {"format": "json"}
+        answer = self.call(
+            "POST",
+            endpoints.export_create_path(version),
+            params=params,
+            json=body,
+            idempotent=False,
+            action=f"Creating the {object_name} export",
+        )
+        return normalise_export(answer)
+
+    def get_export(self, export_id: int | str) -> dict[str, Any]:
+        """Return an export's current state, normalised."""
+        _require_id("export_id", export_id)
+        version = self.export_api_version
+        params = None if version == 5 else {"format": "json"}
+        return normalise_export(
+            self.call("GET", endpoints.export_read_path(version, export_id), params=params)
+        )
+
+    def query_exports(self, **filters: Any) -> list[dict[str, Any]]:
+        """Return the account's exports matching ``filters`` (admins only), normalised."""
+        version = self.export_api_version
+        params = dict(filters) if version == 5 else {"format": "json", **filters}
+        return normalise_export_list(self.call("GET", endpoints.export_query_path(version), params=params))
+
+    def cancel_export(self, export_id: int | str) -> dict[str, Any]:
+        """Cancel an unfinished export and return it."""
+        _require_id("export_id", export_id)
+        version = self.export_api_version
+        params = None if version == 5 else {"format": "json"}
+        body = self.call(
+            "POST", endpoints.export_cancel_path(version, export_id), params=params, idempotent=True
+        )
+        return normalise_export(body) if body else {"id": export_id}
+
+    def check_result_url(self, ref: str) -> str:
+        """Return the absolute URL of a result file; refuse any host but the configured Pardot host."""
+        url = urljoin(f"{self.config.host}/", ref)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or parts.netloc.lower() != self.config.api_netloc:
+            raise PardotValidationError(
+                f"Refusing to download export result {parts.scheme}://{parts.netloc}{parts.path}: it is not on the "
+                f"configured Pardot host {self.config.host}, and the access token is only ever sent there."
+            )
+        return url
+
+    def iter_result(self, ref: str, chunk_size: int = DOWNLOAD_CHUNK) -> Iterator[bytes]:
+        """
+        Stream one export result file as byte chunks, never holding it whole.
+
+        A dropped connection or 5xx in the middle resumes from the byte reached (retries up to
+        ``max_retries``), so every byte is yielded exactly once.
+        """
+        url = self.check_result_url(ref)
+        delivered = 0
+        failures = 0
+        while True:
+            response = self.request("GET", url, stream=True, idempotent=True)
+            skip = delivered
+            try:
+                for chunk in response.iter_content(chunk_size):
+                    if skip:
+                        if len(chunk) <= skip:
+                            skip -= len(chunk)
+                            continue
+                        chunk = chunk[skip:]
+                        skip = 0
+                    delivered += len(chunk)
+                    yield chunk
+                return
+            except (requests.RequestException, OSError) as err:
+                failures += 1
+                if failures > self.config.max_retries:
+                    raise PardotApiError(
+                        f"Download of {urlsplit(url).path} broke off after {delivered} bytes "
+                        f"{failures} times ({type(err).__name__}); giving up."
+                    ) from None
+                self.log.warning(
+                    "Download of %s broke off after %d bytes (%s); resuming",
+                    urlsplit(url).path,
+                    delivered,
+                    type(err).__name__,
+                )
+                time.sleep(backoff_seconds(failures - 1, self.config.retry_backoff))
+            finally:
+                response.close()
+
+    # Connection test ------------------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetch a token and make one cheap read; used by the connection form's Test button."""
+        try:
+            config = self.config
+            list(self.query("list", max_records=1))
+        except Exception as err:
+            return False, str(err)
+        return True, f"Connected to Pardot at {config.host} as business unit {config.business_unit_id}."
+
+
+class PardotAsyncHook(BaseHook):
+    """
+    The asynchronous Pardot client used by triggers (httpx).
+
+    Every client of one connection in one event loop shares at most five requests in flight,
+    so hundreds of waiting triggers never meet error 66.
+
+    :param pardot_conn_id: The Pardot connection to use.
+    """
+
+    conn_name_attr = "pardot_conn_id"
+    default_conn_name = "pardot_default"
+    conn_type = "pardot"
+    hook_name = "Pardot (async)"
+
+    _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+        weakref.WeakKeyDictionary()
+    )
+    _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self, pardot_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pardot_conn_id = pardot_conn_id
+        self.request_count = 0
+        self._config: PardotConnectionConfig | None = None
+
+    async def get_config(self) -> PardotConnectionConfig:
+        if self._config is None:
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
+
+            conn = await get_async_connection(conn_id=self.pardot_conn_id, hook=self)
+            extra = await get_async_extra_dejson(conn)
+            self._config = config_from_connection(conn, extra)
+        return self._config
+
+    def _slot(self, config: PardotConnectionConfig) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        per_loop = self._slots.setdefault(loop, {})
+        return per_loop.setdefault(config.business_unit_id, asyncio.Semaphore(MAX_IN_FLIGHT))
+
+    def _client(self, config: PardotConnectionConfig) -> httpx.AsyncClient:
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        per_loop = self._clients.setdefault(loop, {})
+        key = f"{config.verify_ssl}"
+        client = per_loop.get(key)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                verify=config.verify_ssl,
+                limits=httpx.Limits(
+                    max_connections=MAX_IN_FLIGHT * 2, max_keepalive_connections=MAX_IN_FLIGHT
+                ),
+                headers={"User-Agent": user_agent()},
+                follow_redirects=False,
+            )
+            per_loop[key] = client
+        return client
+
+    async def _token(self, config: PardotConnectionConfig) -> str:
+        key = cache_key(config)
+        token = TOKENS.get(key)
+        if token is not None:
+            return token
+        if config.auth_type == "access_token":
+            token = str(config.access_token)
+        else:
+            import httpx
+
+            endpoint = token_endpoint(config)
+            try:
+                response = await self._client(config).post(
+                    endpoint, data=token_request_form(config), timeout=config.timeout
+                )
+            except httpx.HTTPError as err:
+                raise PardotAuthError(
+                    f"Could not reach the Salesforce token endpoint {endpoint}: {type(err).__name__}"
+                ) from None
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            token = read_token_response(response.status_code, body, endpoint)
+            from airflow.providers.common.compat.sdk import mask_secret
+
+            mask_secret(token)
+        TOKENS.put(key, token)
+        return token
+
+    async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
+        """Send one idempotent request (GET) with auth, retries and the shared in-flight cap."""
+        import httpx
+
+        config = await self.get_config()
+        url = path if path.startswith(("http://", "https://")) else f"{config.host}{path}"
+        refreshed = False
+        attempt = 0
+        while True:
+            budget = config.daily_request_budget
+            if budget is not None:
+                budget.check(USAGE.get(config.business_unit_id))
+            token = await self._token(config)
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Pardot-Business-Unit-Id": config.business_unit_id,
+                USAGE_REQUEST_HEADER: "1",
+                "Accept": "application/json",
+            }
+            error: PardotApiError
+            async with self._slot(config):
+                self.request_count += 1
+                try:
+                    response = await self._client(config).request(
+                        method, url, params=params, headers=headers, timeout=config.timeout
+                    )
+                    raw = response.content
+                    status = response.status_code
+                    failure = None
+                except httpx.ConnectError:
+                    failure = Failure.NOT_CONNECTED
+                except httpx.TimeoutException:
+                    failure = Failure.TIMEOUT
+                except httpx.HTTPError:
+                    failure = Failure.DROPPED
+            if failure is None:
+                usage = parse_usage(response.headers.get(USAGE_RESPONSE_HEADER))
+                if usage is not None:
+                    USAGE.put(config.business_unit_id, usage)
+                found = error_from_response(raw, response.headers.get("Content-Type", ""), status)
+                if found is None:
+                    return responses.parse_body(raw)
+                error = found
+                failure = classify_code(error.code, error.http_status)
+            else:
+                error = PardotApiError(f"{method} {urlsplit(url).path}: {failure.value}")
+            if error.code == INVALID_TOKEN_CODE or (error.code is None and error.http_status == 401):
+                if refreshed or config.auth_type == "access_token":
+                    raise PardotAuthError(error.message, code=error.code, http_status=error.http_status)
+                refreshed = True
+                TOKENS.invalidate(cache_key(config), token)
+                continue
+            if error.code == DAILY_LIMIT_CODE:
+                raise PardotRateLimitError(
+                    f"The Pardot account's daily API limit is spent (error 122: {error.message}).",
+                    code=error.code,
+                    http_status=error.http_status,
+                )
+            if attempt >= config.max_retries or not may_retry(failure, idempotent=True):
+                raise error
+            await asyncio.sleep(backoff_seconds(attempt, config.retry_backoff))
+            attempt += 1
+
+    async def get_export(self, export_id: int | str) -> dict[str, Any]:
+        """Return an export's current state, normalised."""
+        config = await self.get_config()
+        version = config.export_api_version
+        params = None if version == 5 else {"format": "json"}
+        return normalise_export(
+            await self.call("GET", endpoints.export_read_path(version, export_id), params=params)
+        )
+
+    async def aiter_exports(self, export_ids: list[int | str]) -> AsyncIterator[dict[str, Any]]:
+        for export_id in export_ids:
+            yield await self.get_export(export_id)
+
+
+def config_from_connection(conn: Any, extra: dict[str, Any]) -> PardotConnectionConfig:
+    """Validate a ``pardot`` connection and register its secrets with Airflow's masker."""
+    from airflow.providers.common.compat.sdk import mask_secret
+
+    for name in SECRET_EXTRAS:
+        value = extra.get(name)
+        if value:
+            mask_secret(value)
+    if conn.password:
+        mask_secret(conn.password)
+    return build_config(host=conn.host, login=conn.login, password=conn.password, extra=extra)
+
+
+def user_agent() -> str:
+    from airflow_provider_pardot import __version__
+
+    return f"airflow-provider-pardot/{__version__}"
+
+
+def _failure_of(err: requests.RequestException) -> Failure:
+    if isinstance(err, requests.exceptions.ConnectTimeout):
+        return Failure.NOT_CONNECTED
+    if isinstance(err, requests.exceptions.Timeout):
+        return Failure.TIMEOUT
+    if isinstance(err, requests.exceptions.ConnectionError):
+        from urllib3.exceptions import NewConnectionError
+
+        reason = err.args[0] if err.args else None
+        inner = getattr(reason, "reason", reason)
+        if isinstance(inner, NewConnectionError) or isinstance(reason, NewConnectionError):
+            return Failure.NOT_CONNECTED
+        return Failure.DROPPED
+    return Failure.DROPPED
+
+
+def _require_id(name: str, value: Any) -> None:
+    if isinstance(value, bool) or value is None or str(value).strip() == "":
+        raise PardotValidationError(f"{name} is required and must be a Pardot id, not {value!r}.")
+    text = str(value).strip()
+    if not text.isdigit():
+        raise PardotValidationError(f"{name} must be a numeric Pardot id, not {value!r}.")
+
+
+def _form(params: dict[str, Any]) -> dict[str, Any]:
+    """Form/query values as Pardot reads them: booleans as ``true``/``false``, ``None`` dropped."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,100 @@
+"""Salesforce OAuth: the token request of each flow, and reading its answer."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow_provider_pardot.exceptions import PardotAuthError
+from airflow_provider_pardot.utils.endpoints import TOKEN_PATH
+
+if TYPE_CHECKING:
+    from airflow_provider_pardot.utils.connection import PardotConnectionConfig
+
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_LIFETIME_SECONDS = 180
+
+
+def token_endpoint(config: PardotConnectionConfig) -> str:
+    return f"{config.token_url}{TOKEN_PATH}"
+
+
+def jwt_audience(config: PardotConnectionConfig) -> str:
+    """Salesforce wants login.salesforce.com, or test.salesforce.com for sandboxes, as ``aud``."""
+    if config.jwt_audience:
+        return config.jwt_audience
+    host = urlsplit(config.token_url).netloc.lower()
+    if host == "test.salesforce.com" or ".sandbox." in host:
+        return "https://test.salesforce.com"
+    if host.endswith("salesforce.com"):
+        return "https://login.salesforce.com"
+    return config.token_url
+
+
+def jwt_assertion(config: PardotConnectionConfig) -> str:
+    import jwt  # PyJWT ships with Airflow; RS256 needs cryptography, which Airflow also ships.
+
+    claims = {
+        "iss": config.client_id,
+        "sub": config.login,
+        "aud": jwt_audience(config),
+        "exp": int(time.time()) + JWT_LIFETIME_SECONDS,
+    }
+    try:
+        return jwt.encode(claims, str(config.private_key), algorithm="RS256")
+    except Exception as err:  # a malformed key must not echo the key itself
+        raise PardotAuthError(
+            f"Could not sign the JWT assertion with private_key: {type(err).__name__}"
+        ) from None
+
+
+def token_request_form(config: PardotConnectionConfig) -> dict[str, str]:
+    """The form body for the connection's flow (secrets travel only in this POST body)."""
+    flow = config.auth_type
+    if flow == "client_credentials":
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": config.client_id,
+            "client_secret": config.client_secret,
+        }
+    elif flow == "password":
+        form = {
+            "grant_type": "password",
+            "client_id": config.client_id,
+            "client_secret": config.client_secret,
+            "username": config.login,
+            "password": config.password,
+        }
+    elif flow == "refresh_token":
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": config.client_id,
+            "refresh_token": config.refresh_token,
+        }
+        if config.client_secret:
+            form["client_secret"] = config.client_secret
+    elif flow == "jwt_bearer":
+        form = {"grant_type": JWT_GRANT, "assertion": jwt_assertion(config)}
+    else:
+        raise PardotAuthError(
+            "The connection's access_token was rejected and auth_type access_token cannot fetch a new one: "
+            "put a fresh token in the connection, or use a flow that can refresh (client_credentials, "
+            "password, refresh_token, jwt_bearer)."
+        )
+    return {k: str(v) for k, v in form.items() if v is not None}
+
+
+def read_token_response(status: int, body: Any, endpoint: str) -> str:
+    """Return the access token from Salesforce's answer, or raise :class:`PardotAuthError`."""
+    if status == 200 and isinstance(body, dict) and body.get("access_token"):
+        return str(body["access_token"])
+    if isinstance(body, dict) and body.get("error"):
+        detail = f"{body['error']}: {body.get('error_description', '')}".strip(": ")
+    else:
+        detail = f"HTTP {status}"
+    raise PardotAuthError(
+        f"Salesforce refused the token request at {endpoint} ({detail}). Check the connection's "
+        "client_id/client_secret and credentials, and that token_url matches the org (login, test, or My Domain).",
+        http_status=status,
+    )

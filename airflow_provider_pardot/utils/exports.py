@@ -1,0 +1,269 @@
+"""
+The Export API: its documented objects and procedures, validation, and the export's shape.
+
+v3/v4 answer ``{"export": {"id", "state", "isExpired", "resultRefs", ...}}``; v5 answers the record
+itself and names the state ``status``. ``resultRefs`` is a string for one file, an array for
+several, and absent or null when there is no data. Both are normalised to
+``{id, state, isExpired, resultRefs: list[str], createdAt, updatedAt}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from airflow_provider_pardot.exceptions import PardotValidationError
+from airflow_provider_pardot.utils.responses import as_list
+
+MAX_EXPORT_FIELDS = 150
+
+# Export states (v3/v4 "state", v5 "status").
+COMPLETE = "Complete"
+FAILED = "Failed"
+CANCELED = "Canceled"
+WAITING = "Waiting"
+PROCESSING = "Processing"
+FINISHED_STATES = frozenset({COMPLETE, FAILED, CANCELED})
+#: States after which an export never completes.
+TERMINAL_FAILURES = frozenset({FAILED, CANCELED})
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """One export procedure: its date pair, required and optional arguments."""
+
+    after: str
+    before: str
+    extra: tuple[str, ...] = ()
+    #: allowed values of ``deleted`` when the procedure takes it
+    deleted: tuple[str, ...] = ()
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        return (self.after, self.before, *self.extra, *(("deleted",) if self.deleted else ()))
+
+
+_ACTIVITY = ("type", "prospectOnly")
+_DELETED = ("true", "false", "all")
+
+#: The documented object/procedure table (Export API v3/v4/v5 docs).
+EXPORT_PROCEDURES: dict[str, dict[str, Procedure]] = {
+    "visitorActivity": {
+        "filter_by_created_at": Procedure("created_after", "created_before", _ACTIVITY),
+        "filter_by_updated_at": Procedure("updated_after", "updated_before", _ACTIVITY),
+    },
+    "listMembership": {
+        "filter_by_created_at": Procedure("created_after", "created_before", deleted=_DELETED),
+        "filter_by_updated_at": Procedure("updated_after", "updated_before", deleted=_DELETED),
+    },
+    "prospect": {
+        "filter_by_updated_at": Procedure("updated_after", "updated_before", deleted=("all",)),
+    },
+    "prospectAccount": {
+        "filter_by_prospect_updated_at": Procedure("prospect_updated_after", "prospect_updated_before"),
+    },
+    "visitor": {
+        "filter_by_updated_at": Procedure("updated_after", "updated_before"),
+    },
+}
+
+#: v5 create options (Salesforce's v5 Export field list).
+V5_OPTIONS = {"includeByteOrderMark": bool, "maxFileSizeBytes": int, "legacyDateFormat": bool}
+#: Visitor activity type ids (Object Field References: 1 Click ... 38 Opportunity Unlinked).
+ACTIVITY_TYPES = range(1, 39)
+
+
+def _parse_time(name: str, value: Any) -> tuple[datetime, str]:
+    """Return the value as an aware datetime (for checks) and as the string to send."""
+    if isinstance(value, datetime):
+        text = value.isoformat(timespec="seconds") if value.tzinfo else value.strftime("%Y-%m-%d %H:%M:%S")
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+        text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise PardotValidationError(
+                f"{name}={value!r} is not a date and time; use 'YYYY-MM-DD HH:MM:SS', ISO 8601 or a datetime."
+            ) from None
+    else:
+        raise PardotValidationError(f"{name} must be a date and time, not {value!r}.")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment, text
+
+
+def _one_year_after(moment: datetime) -> datetime:
+    try:
+        return moment.replace(year=moment.year + 1)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + 1, day=28)
+
+
+def validate_export(
+    object_name: str,
+    procedure: str,
+    arguments: dict[str, Any] | None,
+    fields: list[str] | None = None,
+    options: dict[str, Any] | None = None,
+    *,
+    api_version: int = 5,
+    now: datetime | None = None,
+) -> None:
+    """Refuse an export Pardot would refuse, with a message that says what to change."""
+    table = EXPORT_PROCEDURES.get(object_name)
+    if table is None:
+        raise PardotValidationError(
+            f"{object_name!r} cannot be exported. Exportable objects: {', '.join(EXPORT_PROCEDURES)}."
+        )
+    spec = table.get(procedure)
+    if spec is None:
+        raise PardotValidationError(
+            f"{procedure!r} is not an export procedure of {object_name}; use one of {', '.join(table)}."
+        )
+    if not isinstance(arguments, dict):
+        raise PardotValidationError(f"arguments must be a dict of procedure arguments, not {arguments!r}.")
+    unknown = [a for a in arguments if a not in spec.arguments]
+    if unknown:
+        raise PardotValidationError(
+            f"{', '.join(map(repr, unknown))} is not an argument of {object_name}.{procedure}; "
+            f"its arguments are {', '.join(spec.arguments)}."
+        )
+    if arguments.get(spec.after) in (None, ""):
+        raise PardotValidationError(f"{object_name}.{procedure} needs the argument {spec.after!r}.")
+    after, _ = _parse_time(spec.after, arguments[spec.after])
+    now = now or datetime.now(UTC)
+    if arguments.get(spec.before) not in (None, ""):
+        before, _ = _parse_time(spec.before, arguments[spec.before])
+        if before <= after:
+            raise PardotValidationError(
+                f"{spec.before} ({arguments[spec.before]}) must be after {spec.after} ({arguments[spec.after]})."
+            )
+        end, end_name = before, spec.before
+    else:
+        end, end_name = now, f"now (no {spec.before} given)"
+    if end > _one_year_after(after):
+        raise PardotValidationError(
+            f"An export covers at most one year: {spec.after} ({arguments[spec.after]}) to {end_name} is longer. "
+            "Split it into several exports."
+        )
+    if "deleted" in arguments:
+        value = arguments["deleted"]
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if text not in spec.deleted:
+            raise PardotValidationError(
+                f"deleted must be one of {', '.join(spec.deleted)} for {object_name}, not {value!r}."
+            )
+    if "type" in arguments:
+        types = arguments["type"]
+        items = [types] if isinstance(types, (int, str)) else list(types)
+        for item in items:
+            for part in str(item).split(","):
+                if not part.strip().isdigit() or int(part) not in ACTIVITY_TYPES:
+                    raise PardotValidationError(
+                        f"type must hold visitor activity type ids 1-38, not {types!r}."
+                    )
+    if "prospectOnly" in arguments and str(arguments["prospectOnly"]).lower() not in ("true", "false"):
+        raise PardotValidationError(f"prospectOnly must be true or false, not {arguments['prospectOnly']!r}.")
+    if fields is not None:
+        if isinstance(fields, str) or not all(isinstance(f, str) and f.strip() for f in fields):
+            raise PardotValidationError("fields must be a list of field names.")
+        if not fields:
+            raise PardotValidationError("fields must not be empty; leave it out to export every field.")
+        if len(fields) > MAX_EXPORT_FIELDS:
+            raise PardotValidationError(
+                f"An export takes at most {MAX_EXPORT_FIELDS} fields; {len(fields)} were given."
+            )
+        if len(set(fields)) != len(fields):
+            raise PardotValidationError("fields lists a field more than once.")
+    for name, value in (options or {}).items():
+        if name not in V5_OPTIONS:
+            raise PardotValidationError(
+                f"{name!r} is not an export option; options are {', '.join(V5_OPTIONS)}."
+            )
+        if api_version != 5:
+            raise PardotValidationError(
+                f"{name} is a v5 Export API option; set export_api_version 5 in the connection."
+            )
+        kind = V5_OPTIONS[name]
+        if kind is bool and not isinstance(value, bool):
+            raise PardotValidationError(f"{name} must be true or false, not {value!r}.")
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise PardotValidationError(f"{name} must be a positive number of bytes, not {value!r}.")
+
+
+def export_create_body(
+    object_name: str,
+    procedure: str,
+    arguments: dict[str, Any],
+    fields: list[str] | None,
+    options: dict[str, Any] | None,
+    *,
+    api_version: int,
+) -> dict[str, Any]:
+    """The JSON body of an export create request."""
+    args: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if name.endswith(("_after", "_before")):
+            args[name] = _parse_time(name, value)[1]
+        elif isinstance(value, bool):
+            args[name] = value
+        else:
+            args[name] = value
+    body: dict[str, Any] = {"object": object_name, "procedure": {"name": procedure, "arguments": args}}
+    if fields:
+        body["fields"] = list(fields)
+    if api_version == 5:
+        body.update(options or {})
+    return body
+
+
+def _record(body: Any) -> dict[str, Any]:
+    if isinstance(body, dict) and isinstance(body.get("export"), dict):
+        return body["export"]
+    return body if isinstance(body, dict) else {}
+
+
+def normalise_export(body: Any) -> dict[str, Any]:
+    """``{id, state, isExpired, resultRefs: list[str], createdAt, updatedAt}`` from any version's answer."""
+    record = _record(body)
+    expired = record.get("isExpired", False)
+    if isinstance(expired, str):
+        expired = expired.strip().lower() in ("true", "1")
+    refs = [str(ref) for ref in as_list(record.get("resultRefs")) if ref]
+    return {
+        "id": record.get("id"),
+        "state": record.get("state", record.get("status")),
+        "isExpired": bool(expired),
+        "resultRefs": refs,
+        "createdAt": record.get("createdAt"),
+        "updatedAt": record.get("updatedAt"),
+    }
+
+
+def normalise_export_list(body: Any) -> list[dict[str, Any]]:
+    """The exports of a query: v3/v4 ``result.export`` (0/1/many) or v5 ``values``."""
+    if isinstance(body, dict) and "values" in body:
+        rows = as_list(body["values"])
+    elif isinstance(body, dict) and isinstance(body.get("result"), dict):
+        rows = as_list(body["result"].get("export"))
+    else:
+        rows = []
+    return [normalise_export(row) for row in rows]
+
+
+def failure_reason(export: dict[str, Any]) -> str | None:
+    """Why an export can never be downloaded, or ``None`` while it still can."""
+    state = export.get("state")
+    if state in TERMINAL_FAILURES:
+        return f"Pardot export {export.get('id')} ended in state {state}."
+    if export.get("isExpired"):
+        return (
+            f"Pardot export {export.get('id')} has expired (state {state}): its result files are gone "
+            "(Pardot keeps them 7 days). Create a new export."
+        )
+    return None
