@@ -31,10 +31,15 @@ lint: venv
 	$(VENV)/bin/ruff check airflow_provider_pardot tests
 	$(VENV)/bin/mypy
 
+# The whole suite on the newest Airflow 3 (browser test included).
 test-unit: venv
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-test: lint test-unit
+# The same suite on Airflow 2.11, in its own venv (the browser test runs once, on Airflow 3).
+test-af2: venv-af2
+	$(VENV2)/bin/python -m pytest -m "not ui" $(PYTEST_ARGS)
+
+test: lint test-unit test-af2
 
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 import weakref
+from contextlib import nullcontext
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -246,6 +247,7 @@ class PardotHook(BaseHook):
         idempotent: bool | None = None,
         stream: bool = False,
         action: str | None = None,
+        slot_held: bool = False,
     ) -> requests.Response:
         """
         Send one request to Pardot with auth, retries, the in-flight cap and the budget check.
@@ -254,6 +256,7 @@ class PardotHook(BaseHook):
 
         :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
         :param action: what the request does, for messages about requests that may have happened
+        :param slot_held: the caller already holds one of the hook's five in-flight slots
         """
         idempotent = method.upper() == "GET" if idempotent is None else idempotent
         url = self._url(path)
@@ -264,7 +267,7 @@ class PardotHook(BaseHook):
             self._check_budget()
             try:
                 token = self._token()
-                return self._attempt(method, url, token, params, data, json, stream, idempotent, action)
+                return self._attempt(method, url, token, params, data, json, stream, slot_held)
             except _Attempt as failed:
                 error = failed.error
                 if error.code == INVALID_TOKEN_CODE or (error.code is None and error.http_status == 401):
@@ -319,11 +322,9 @@ class PardotHook(BaseHook):
                 )
                 time.sleep(delay)
 
-    def _attempt(
-        self, method, url, token, params, data, json, stream, idempotent, action
-    ) -> requests.Response:
+    def _attempt(self, method, url, token, params, data, json, stream, slot_held) -> requests.Response:
         config = self.config
-        with self._in_flight:
+        with nullcontext() if slot_held else self._in_flight:
             self._count()
             try:
                 response = self.session.request(
@@ -624,10 +625,14 @@ class PardotHook(BaseHook):
         ``max_retries``), so every byte is yielded exactly once.
         """
         url = self.check_result_url(ref)
+        with self._in_flight:  # a download holds its slot for as long as it streams
+            yield from self._stream(url, chunk_size)
+
+    def _stream(self, url: str, chunk_size: int) -> Iterator[bytes]:
         delivered = 0
         failures = 0
         while True:
-            response = self.request("GET", url, stream=True, idempotent=True)
+            response = self.request("GET", url, stream=True, idempotent=True, slot_held=True)
             skip = delivered
             try:
                 for chunk in response.iter_content(chunk_size):
