@@ -1,0 +1,83 @@
+"""CLI: ``python -m airflow_provider_pardot.emulator --port 8765 [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+from .server import EmulatorServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m airflow_provider_pardot.emulator",
+        description="Local Salesforce Pardot (Account Engagement) API emulator",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    p.add_argument(
+        "--strict-auth", action="store_true", help="check credentials against the seeded identities"
+    )
+    p.add_argument("--legacy-auth", action="store_true", help="enable the retired api_key/user_key login")
+    p.add_argument("--daily-limit", type=int, default=25000)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--data-dir", default=None, help="where export files are written (default: a temp dir)")
+    p.add_argument("--export-delay", type=float, default=1.0, help="seconds per export phase")
+    p.add_argument("--jwt-public-key", default=None, help="PEM file to verify JWT bearer signatures (strict)")
+    p.add_argument("--port-file", default=None, help="write the bound port here once listening")
+    p.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    a = p.parse_args(argv)
+
+    pem = None
+    if a.jwt_public_key:
+        with open(a.jwt_public_key, encoding="utf-8") as fh:
+            pem = fh.read()
+    server = EmulatorServer(
+        a.host,
+        a.port,
+        seed=a.seed,
+        strict_auth=a.strict_auth,
+        legacy_auth=a.legacy_auth,
+        daily_limit=a.daily_limit,
+        export_delay=a.export_delay,
+        data_dir=a.data_dir,
+        quiet=a.quiet,
+        jwt_public_key=pem,
+    )
+    ids = server.emu.identities
+    banner = [
+        f"Pardot API emulator listening on {server.url}",
+        f"  token URL         {server.url}/services/oauth2/token",
+        f"  client_id         {ids['client_id']}",
+        f"  client_secret     {ids['client_secret']}",
+        f"  username          {ids['username']}",
+        f"  password          {ids['password']}",
+        f"  refresh_token     {ids['refresh_token']}",
+        f"  business unit id  {ids['business_unit_id']}",
+        f"  legacy user_key   {ids['user_key']}",
+        f"  auth mode         {'strict' if a.strict_auth else 'any well-formed credentials'}"
+        f"{', legacy api_key login enabled' if a.legacy_auth else ''}",
+        f"  control API       {server.url}/_emulator/state",
+    ]
+    print("\n".join(banner), flush=True)
+    if a.port_file:
+        tmp = a.port_file + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(str(server.port))
+        os.replace(tmp, a.port_file)
+
+    def _term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,736 @@
+"""HTTP front end: routing, authentication, limits, faults and the control API."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.parser
+import email.policy
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import struct
+import tempfile
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import objects, render
+from .auth import BU_RE, OAuthError, parse_pardot_header
+from .errors import PardotError, http_status, message
+from .state import Emulator
+from .store import canonical_object, public
+
+#: The app pages extra links point at (``/email/read/id/7``): answered with a small HTML page.
+UI_PAGE = re.compile(r"/(email|list|export)/read/id/(\d+)")
+
+PARDOT_HEADERS = [
+    ("Expires", "Thu, 19 Nov 1981 08:52:00 GMT"),
+    ("Cache-Control", "no-store, no-cache, must-revalidate"),
+    ("Pragma", "no-cache"),
+    ("P3p", 'CP="NOI DSP COR CURa ADMa DEVa TAIa OUR BUS IND UNI COM NAV INT", policyref="/w3c/p3p.xml"'),
+    ("Vary", "Accept-Encoding,User-Agent"),
+]
+V4_OBJECTS = {
+    n.lower(): n
+    for n in list(objects.QUERY_SPEC)
+    + list(objects.EMPTY_OBJECTS)
+    + ["email", "emailTemplate", "export", "login"]
+}
+CHUNK = 256 * 1024
+REASONS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+    429: "Too Many Requests",
+    404: "Not Found",
+    400: "Bad Request",
+}
+
+
+class _Abort(Exception):
+    """Connection deliberately dropped (fault injection)."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "PardotServer"
+    timeout = 300
+
+    # --------------------------------------------------------------- plumbing
+    def version_string(self) -> str:
+        return "PardotServer"
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+    @property
+    def emu(self) -> Emulator:
+        return self.server.emu
+
+    def _abort(self) -> None:
+        """Drop the connection with a TCP reset."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close_connection = True
+        try:
+            self.rfile.close()
+            self.connection.close()
+        except OSError:
+            pass
+        raise _Abort()
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(size)
+                self.rfile.readline(65537)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _form(self, body: bytes) -> dict:
+        if not body:
+            return {}
+        ctype = self.headers.get("Content-Type", "")
+        low = ctype.lower()
+        if low.startswith("multipart/form-data"):
+            msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body
+            )
+            out: dict = {}
+            for part in msg.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if name:
+                    payload = part.get_payload(decode=True) or b""
+                    out.setdefault(name, []).append(payload.decode("utf-8", "replace"))
+            return out
+        if low.startswith("application/x-www-form-urlencoded") or not low:
+            try:
+                return urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True)
+            except UnicodeDecodeError:
+                return {}
+        return {}
+
+    @property
+    def base_url(self) -> str:
+        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        return f"http://{host}"
+
+    # --------------------------------------------------------------- responses
+    def _send(self, status: int, body: bytes, ctype: str | None, headers: list | None = None) -> None:
+        if self._fault and self._fault["kind"] == "reset_after":
+            self._abort()
+        self.send_response(status)
+        if self._api:
+            for k, v in PARDOT_HEADERS:
+                self.send_header(k, v)
+            self.send_header("Set-Cookie", f"pardot={secrets.token_hex(13)}; path=/")
+            self.send_header("X-Pardot-Rsp", "25/13/203")
+            self.send_header("X-Pardot-Route", self.server.route_id)
+            self.send_header("X-Pardot-LB", self.server.lb_id)
+            self._usage_header()
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        if status != 204:
+            self.send_header("Content-Length", str(len(body)))
+        for k, v in headers or []:
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self._entry is not None:
+            self._entry["status"] = status
+        if self.command != "HEAD" and status != 204:
+            self._write_body(body)
+
+    def _usage_header(self) -> None:
+        flag = (self.headers.get("X-Return-Api-Usage") or "").strip().lower()
+        if flag in ("1", "true", "yes"):
+            self.send_header("x-api-usage", f"{self.emu.daily_used}/{self.emu.config['daily_limit']}")
+
+    def _write_body(self, body) -> None:
+        """Bytes or an open file (already positioned) with a length, honouring truncate/throttle."""
+        f = self._fault or {}
+        kind = f.get("kind")
+        if isinstance(body, (bytes, bytearray)):
+            if kind == "truncate":
+                self.wfile.write(body[: int(f.get("after_bytes", 0))])
+                self._close_clean()
+            elif kind == "throttle":
+                self._throttled(iter([body]), float(f.get("bytes_per_second", 1024)))
+            else:
+                self.wfile.write(body)
+            return
+
+    def _close_clean(self) -> None:
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise _Abort()
+
+    def _throttled(self, chunks, bps: float) -> None:
+        step = max(int(bps / 20), 1)
+        for chunk in chunks:
+            for i in range(0, len(chunk), step):
+                self.wfile.write(chunk[i : i + step])
+                time.sleep(step / bps)
+
+    def _send_file(self, path: str, ctype: str) -> None:
+        size = os.path.getsize(path)
+        start, end = 0, size - 1
+        status = 200
+        extra = []
+        rng = self.headers.get("Range")
+        if rng and rng.startswith("bytes=") and "," not in rng:
+            a, _, b = rng[6:].partition("-")
+            try:
+                if a:
+                    start = int(a)
+                    end = min(int(b), size - 1) if b else size - 1
+                else:
+                    start = max(size - int(b), 0)
+                if start > end or start >= size:
+                    raise ValueError
+                status = 206
+                extra.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+            except ValueError:
+                self._send(416, b"", "text/plain", [("Content-Range", f"bytes */{size}")])
+                return
+        length = end - start + 1
+        if self._fault and self._fault["kind"] == "reset_after":
+            self._abort()
+        self.send_response(status)
+        for k, v in PARDOT_HEADERS[:3]:
+            self.send_header(k, v)
+        self._usage_header()
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Accept-Ranges", "bytes")
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        if self._entry is not None:
+            self._entry["status"] = status
+        if self.command == "HEAD":
+            return
+        f = self._fault or {}
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            if f.get("kind") == "truncate":
+                limit = min(int(f.get("after_bytes", 0)), length)
+                sent = 0
+                while sent < limit:
+                    chunk = fh.read(min(CHUNK, limit - sent))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+                self._close_clean()
+            elif f.get("kind") == "throttle":
+
+                def chunks():
+                    left = length
+                    while left > 0:
+                        c = fh.read(min(CHUNK, left))
+                        if not c:
+                            return
+                        left -= len(c)
+                        yield c
+
+                self._throttled(chunks(), float(f.get("bytes_per_second", 65536)))
+            else:
+                # zero-copy from disk, in chunks; never the whole file in memory
+                self.connection.sendfile(fh, start, length)
+
+    def _json(self, status: int, obj) -> None:
+        self._send(status, render.plain_dumps(obj), "application/json")
+
+    def _error(self, err: PardotError) -> None:
+        code = err.code
+        self.emu.count_error(code)
+        status = err.status or http_status(code, self.emu.config)
+        msg = err.message
+        if self._path.startswith("/api/v5"):
+            self._send(status, render.v5_error(code, msg), "application/json")
+        elif self._is_json:
+            self._send(status, render.err_json(code, msg), "application/json")
+        else:
+            self._send(status, render.err_xml(code, msg), "text/xml")
+
+    def _ok(self, payload: dict, status: int = 200) -> None:
+        if self._is_json:
+            self._send(status, render.ok_json(payload), "application/json")
+        else:
+            self._send(status, render.ok_xml(payload), "text/xml")
+
+    # --------------------------------------------------------------- dispatch
+    def _dispatch(self) -> None:
+        self._fault = None
+        self._api = False
+        self._entry = None
+        self._is_json = False
+        split = urllib.parse.urlsplit(self.path)
+        path = self._path = split.path
+        query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+        try:
+            if path.startswith("/_emulator"):
+                body = self._read_body()
+                return self._control(path, query, body)
+            fault = self.emu.faults.pick(self.command, path)
+            if fault and fault["kind"] == "reset_before":
+                self._entry = self.emu.log_request(self.command, path, query, {}, self.headers)
+                self._entry["fault"] = "reset_before"
+                self._abort()
+            body = self._read_body()
+            form = self._form(body)
+            self._entry = self.emu.log_request(self.command, path, query, form, self.headers)
+            self._fault = fault
+            if fault:
+                self._entry["fault"] = fault["kind"]
+            params = {k: list(v) for k, v in query.items()}
+            for k, v in form.items():
+                params.setdefault(k, []).extend(v)
+            fmt_param = (objects.get(params, "format") or "").lower()
+            self._is_json = fmt_param == "json"
+            self._api = path.startswith("/api/")
+            if fault and fault["kind"] == "status":
+                st = int(fault.get("status", 503))
+                reason = REASONS.get(st, "Error")
+                return self._send(
+                    st,
+                    render.html_error(st, reason),
+                    "text/html",
+                    [(k, str(v)) for k, v in (fault.get("headers") or {}).items()],
+                )
+            if fault and fault["kind"] == "error":
+                code = int(fault.get("code", 183))
+                if path.startswith("/services/oauth2/token"):
+                    return self._json(
+                        int(fault.get("status", 400)),
+                        {"error": "invalid_grant", "error_description": message(code)},
+                    )
+                return self._error(PardotError(code, status=fault.get("status")))
+            if path.rstrip("/") == "/services/oauth2/token":
+                return self._token(params)
+            if path.startswith("/api/"):
+                return self._api_request(path, query, params, body)
+            page = UI_PAGE.fullmatch(path)
+            if page and self.command == "GET":
+                return self._send(200, render.ui_page(page.group(1), page.group(2)), "text/html; charset=utf-8")
+            self._send(404, b"Not Found", "text/plain")
+        except _Abort:
+            self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            if self._entry is not None and self._entry["status"] is not None:
+                self.emu.log(f"{self.command} {path} -> {self._entry['status']}")
+
+    # --------------------------------------------------------------- OAuth
+    def _token(self, params: dict) -> None:
+        if self.command != "POST":
+            return self._json(400, {"error": "invalid_request", "error_description": "must use HTTP POST"})
+        basic = None
+        auth = self.headers.get("Authorization", "")
+        if auth.lower().startswith("basic "):
+            try:
+                raw = base64.b64decode(auth[6:].strip()).decode("utf-8")
+                cid, _, secret = raw.partition(":")
+                basic = (urllib.parse.unquote(cid), urllib.parse.unquote(secret))
+            except (binascii.Error, UnicodeDecodeError):
+                basic = None
+        if self._fault and self._fault["kind"] == "delay":
+            time.sleep(float(self._fault.get("seconds", 1)))
+        try:
+            body = self.emu.auth.token_endpoint(params, basic, self.base_url)
+        except OAuthError as e:
+            return self._send(
+                e.status,
+                render.plain_dumps({"error": e.error, "error_description": e.description}),
+                "application/json;charset=UTF-8",
+            )
+        self._send(200, render.plain_dumps(body), "application/json;charset=UTF-8")
+
+    # --------------------------------------------------------------- /api
+    def _api_request(self, path: str, query: dict, params: dict, body: bytes) -> None:
+        emu = self.emu
+        with emu.lock:
+            emu.requests += 1
+            over_daily = emu.daily_used >= emu.config["daily_limit"]
+            if not over_daily:
+                emu.daily_used += 1
+                emu.in_flight += 1
+                too_many = emu.in_flight > emu.config["concurrency_limit"]
+                if too_many:
+                    emu.in_flight -= 1
+                else:
+                    emu.max_in_flight = max(emu.max_in_flight, emu.in_flight)
+        if over_daily:
+            return self._error(PardotError(122))
+        if too_many:
+            return self._error(PardotError(66))
+        try:
+            if self._fault and self._fault["kind"] == "delay":
+                time.sleep(float(self._fault.get("seconds", 1)))
+            try:
+                self._route(path, query, params, body)
+            except PardotError as e:
+                self._error(e)
+        finally:
+            with emu.lock:
+                emu.in_flight -= 1
+
+    def _authenticate(self, query: dict, params: dict) -> None:
+        emu = self.emu
+        if self.command == "GET" and any(k in query for k in ("access_token", "api_key", "user_key")):
+            raise PardotError(49)
+        auth = self.headers.get("Authorization", "") or ""
+        legacy = auth.lower().startswith("pardot") or (
+            not auth and objects.get(params, "api_key") is not None
+        )
+        if legacy:
+            if not emu.config["legacy_auth"]:
+                raise PardotError(199)
+            creds = parse_pardot_header(auth) if auth else {}
+            api_key = creds.get("api_key") or objects.get(params, "api_key")
+            user_key = creds.get("user_key") or objects.get(params, "user_key")
+            if not emu.auth.api_key_valid(api_key, user_key):
+                raise PardotError(1)
+            return
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not token or not emu.auth.token_valid(token):
+            raise PardotError(184)
+        bu = self.headers.get("Pardot-Business-Unit-Id")
+        if bu is None or bu.strip() == "":
+            raise PardotError(181, "Pardot-Business-Unit-Id header not found on request.")
+        if not BU_RE.match(bu.strip()):
+            raise PardotError(182, "Pardot-Business-Unit-Id")
+        if emu.config["strict_auth"] and bu.strip() != emu.identities["business_unit_id"]:
+            raise PardotError(201)
+
+    def _route(self, path: str, query: dict, params: dict, body: bytes) -> None:
+        segs = [urllib.parse.unquote(s) for s in path.split("/")[2:] if s != ""]
+        if not segs:
+            raise PardotError(198)
+        if segs[0] == "v5":
+            self._authenticate(query, params)
+            return self._v5(segs[1:], params, body)
+        obj = V4_OBJECTS.get(segs[0].lower())
+        version, op, rest = None, None, []
+        i = 1
+        while i < len(segs):
+            if segs[i] == "version" and version is None and i + 1 < len(segs):
+                version = segs[i + 1]
+                i += 2
+            elif segs[i] == "do" and op is None and i + 1 < len(segs):
+                op = segs[i + 1]
+                i += 2
+            else:
+                rest.append(segs[i])
+                i += 1
+        if version is not None:
+            if not version.isdigit():
+                raise PardotError(94)
+            if version not in ("3", "4"):
+                raise PardotError(88)
+        version = version or "4"
+        if obj == "login":
+            return self._legacy_login(params)
+        if obj is None:
+            raise PardotError(198, segs[0])
+        path_params: dict = {}
+        if len(rest) == 1:
+            path_params["id"] = rest[0]  # ruby-pardot's "/do/update/<id>"
+        else:
+            for j in range(0, len(rest) - 1, 2):
+                path_params[rest[j]] = rest[j + 1]
+        for k, v in path_params.items():
+            params[k] = [v]
+        self._authenticate(query, params)
+        if not op:
+            raise PardotError(2)
+        if obj == "export":
+            return self._export_v4(op, version, params, body)
+        status, payload = objects.handle(self.emu, self, obj, op, params)
+        if payload is None:
+            # recorded: delete answers 204, empty body, text/html even with format=json
+            return self._send(status, b"", "text/html; charset=utf-8")
+        self._ok(payload, status)
+
+    def _legacy_login(self, params: dict) -> None:
+        if not self.emu.config["legacy_auth"]:
+            raise PardotError(199)
+        if self.command != "POST":
+            raise PardotError(60, "Use method POST")
+        key = self.emu.auth.legacy_login(
+            objects.get(params, "email"), objects.get(params, "password"), objects.get(params, "user_key")
+        )
+        self._ok({"api_key": key, "version": 4})
+
+    # --------------------------------------------------------------- exports
+    def _export_v4(self, op: str, version: str, params: dict, body: bytes) -> None:
+        ex = self.emu.exports
+        if op == "create":
+            if self.command != "POST":
+                raise PardotError(60, "Use method POST")
+            data = ex.parse_body(body, self.headers.get("Content-Type", ""), params)
+            exp = ex.create(data, "v4")
+            return self._ok({"export": ex.repr_v4(exp, self.base_url, version)})
+        if op == "read":
+            exp = ex.get(objects.get(params, "id"))
+            return self._ok({"export": ex.repr_v4(exp, self.base_url, version)})
+        if op == "query":
+            rows = ex.query(params)
+            result: dict = {"total_results": len(rows)}
+            data = render.one_or_many([ex.repr_v4(e, self.base_url, version, with_refs=False) for e in rows])
+            if data is not None:
+                result["export"] = data
+            return self._ok({"result": result})
+        if op == "cancel":
+            # Undocumented for v3/v4: mirrors the v5 cancel (docs' "Cancel" section).
+            if self.command not in ("POST", "DELETE"):
+                raise PardotError(60, "Use method POST")
+            exp = ex.cancel(ex.get(objects.get(params, "id")))
+            return self._ok({"export": ex.repr_v4(exp, self.base_url, version)})
+        if op == "downloadResults":
+            exp = ex.get(objects.get(params, "id"))
+            return self._send_file(ex.download_path(exp, objects.get(params, "file")), "text/csv")
+        raise PardotError(2)
+
+    def _v5(self, segs: list[str], params: dict, body: bytes) -> None:
+        ex = self.emu.exports
+        if not segs or segs[0] != "exports":
+            raise PardotError(198)
+        if len(segs) == 1:
+            if self.command == "POST":
+                data = ex.parse_body(body, self.headers.get("Content-Type", ""), params)
+                exp = ex.create(data, "v5")
+                return self._send(201, render.plain_dumps(ex.repr_v5(exp, self.base_url)), "application/json")
+            if self.command == "GET":
+                rows = ex.query(
+                    {k: v for k, v in params.items() if k in ("status", "object", "sort_by", "sort_order")}
+                )
+                body_ = {
+                    "nextPageToken": None,
+                    "nextPageUrl": None,
+                    "values": [ex.repr_v5(e, self.base_url) for e in rows],
+                }
+                return self._send(200, render.plain_dumps(body_), "application/json")
+            raise PardotError(60)
+        exp = ex.get(segs[1], v5=True)
+        if len(segs) == 2 and self.command == "GET":
+            return self._send(200, render.plain_dumps(ex.repr_v5(exp, self.base_url)), "application/json")
+        if segs[2:] == ["do", "cancel"]:
+            if self.command != "POST":
+                raise PardotError(60)
+            ex.cancel(exp)
+            return self._send(200, render.plain_dumps(ex.repr_v5(exp, self.base_url)), "application/json")
+        if len(segs) == 4 and segs[2] == "results" and self.command in ("GET", "HEAD"):
+            return self._send_file(ex.download_path(exp, segs[3]), "text/csv")
+        raise PardotError(198)
+
+    # --------------------------------------------------------------- control API
+    def _control(self, path: str, query: dict, body: bytes) -> None:
+        emu = self.emu
+        segs = [urllib.parse.unquote(s) for s in path.split("/")[2:] if s]
+        try:
+            data = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return self._json(400, {"error": "body must be JSON"})
+        m = self.command
+        try:
+            if segs == ["reset"] and m == "POST":
+                emu.reset()
+                return self._json(200, {"ok": True})
+            if segs in (["state"], []) and m == "GET":
+                return self._json(200, emu.state())
+            if segs == ["health"]:
+                return self._json(200, {"ok": True})
+            if segs == ["identities"]:
+                return self._json(200, emu.identities)
+            if segs == ["requests"] and m == "GET":
+                since = int((query.get("since") or ["0"])[-1])
+                return self._json(200, emu.requests_since(since))
+            if segs == ["config"]:
+                if m == "POST":
+                    emu.set_config(data)
+                cfg = {k: v for k, v in emu.config.items() if k != "jwt_public_key"}
+                cfg["daily_used"] = emu.daily_used
+                return self._json(200, cfg)
+            if segs == ["seed"] and m == "POST":
+                return self._json(200, {"counts": emu.reseed(data)})
+            if segs == ["tokens", "expire"] and m == "POST":
+                return self._json(200, {"expired": emu.auth.expire_all()})
+            if segs == ["faults"]:
+                if m == "POST":
+                    emu.faults.set(data.get("rules", data if isinstance(data, list) else []))
+                elif m == "DELETE":
+                    emu.faults.clear()
+                return self._json(
+                    200, {"rules": emu.faults.describe(), "faults_injected": emu.faults.injected}
+                )
+            if segs == ["sends"]:
+                return self._json(200, emu.state()["sends"])
+            if len(segs) == 2 and segs[0] == "records":
+                name = canonical_object(segs[1])
+                if name is None:
+                    return self._json(404, {"error": f"unknown object {segs[1]!r}"})
+                store = emu.store
+                if m == "POST":
+                    out = {}
+                    if data.get("insert"):
+                        out["inserted"] = store.insert(name, int(data["insert"]))
+                    if data.get("update"):
+                        out["updated"] = store.touch(name, data["update"])
+                    if data.get("delete"):
+                        out["deleted"] = store.delete(name, data["delete"])
+                    return self._json(200, out)
+                with store.lock:
+                    rows = store.tables[name].rows
+                    if (query.get("rows") or ["0"])[-1] in ("1", "true"):
+                        return self._json(200, {"rows": [public(r) for r in rows if not r.get("_deleted")]})
+                    return self._json(
+                        200,
+                        {
+                            "ids": [r["id"] for r in rows if not r.get("_deleted")],
+                            "deleted_ids": [r["id"] for r in rows if r.get("_deleted")],
+                        },
+                    )
+            if len(segs) >= 2 and segs[0] == "exports":
+                try:
+                    exp = emu.exports.get(segs[1])
+                except PardotError:
+                    return self._json(404, {"error": f"unknown export {segs[1]}"})
+                if len(segs) == 3 and segs[2] == "files":
+                    return self._json(200, emu.exports.file_info(exp, self.base_url))
+                if len(segs) == 2:
+                    if m == "POST":
+                        emu.exports.force(
+                            exp, data.get("state"), data.get("isExpired"), pinned=data.get("pinned", True)
+                        )
+                    return self._json(
+                        200,
+                        emu.exports.repr_v5(exp, self.base_url) | {"state": exp.state, "pinned": exp.pinned},
+                    )
+            return self._json(404, {"error": f"unknown control endpoint {m} {path}"})
+        except (ValueError, TypeError, KeyError) as e:
+            return self._json(400, {"error": str(e)})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):  # quiet on client disconnects
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, BrokenPipeError, socket.timeout, _Abort)):
+            return
+        super().handle_error(request, client_address)
+
+
+class EmulatorServer:
+    """``EmulatorServer(host="127.0.0.1", port=0, **options).start()`` -> port; ``.url``; ``.stop()``.
+
+    Options: seed, strict_auth, legacy_auth, daily_limit, export_delay, data_dir, quiet,
+    jwt_public_key.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        seed: int = 42,
+        strict_auth: bool = False,
+        legacy_auth: bool = False,
+        daily_limit: int = 25000,
+        export_delay: float = 1.0,
+        data_dir: str | None = None,
+        quiet: bool = True,
+        jwt_public_key: str | None = None,
+    ):
+        self._own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="pardot-emulator-")
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.emu = Emulator(
+            seed=seed,
+            strict_auth=strict_auth,
+            legacy_auth=legacy_auth,
+            daily_limit=daily_limit,
+            export_delay=export_delay,
+            data_dir=self.data_dir,
+            quiet=quiet,
+            jwt_public_key=jwt_public_key,
+        )
+        self.httpd = _Server((host, port), Handler)
+        self.httpd.emu = self.emu
+        self.httpd.route_id = secrets.token_hex(16)
+        self.httpd.lb_id = secrets.token_hex(16)
+        self.host = host
+        self.port = self.httpd.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = self.host if self.host not in ("0.0.0.0", "") else "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> int:
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="pardot-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self.port
+
+    def serve_forever(self) -> None:
+        try:
+            self.httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self.close()
+
+    def close(self) -> None:
+        self.emu.stop()
+        self.httpd.server_close()
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> EmulatorServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
