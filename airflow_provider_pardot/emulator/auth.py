@@ -15,6 +15,7 @@ import re
 import secrets
 import threading
 import time
+from typing import cast
 
 BU_RE = re.compile(r"^0Uv[A-Za-z0-9]{15}$")
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -211,10 +212,14 @@ class Auth:
         try:
             from cryptography.exceptions import InvalidSignature
             from cryptography.hazmat.primitives import hashes, serialization
-            from cryptography.hazmat.primitives.asymmetric import padding
+            from cryptography.hazmat.primitives.asymmetric import padding, rsa
         except ImportError:  # optional dependency
             return
-        key = serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
+        # RS256 only: the configured key is expected to be an RSA public key.
+        key = cast(
+            "rsa.RSAPublicKey",
+            serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem),
+        )
         sig = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
         try:
             key.verify(sig, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256())

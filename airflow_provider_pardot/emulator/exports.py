@@ -31,9 +31,14 @@ import shutil
 import threading
 import time
 import urllib.parse
+from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict, cast
 
 from .dates import add_year, fmt, fmt_v5, parse_datetime, utcnow
 from .errors import PardotError
+
+if TYPE_CHECKING:
+    from _hashlib import HASH
+    from collections.abc import Callable
 
 VA_FIELDS = [
     "id",
@@ -267,6 +272,16 @@ def known_fields(obj: str) -> set[str]:
 
 class Canceled(Exception):
     pass
+
+
+class _FileState(TypedDict):
+    """The results file being written by ``Exports.generate`` (``fh`` None = no file open)."""
+
+    fh: BinaryIO | None
+    rows: int
+    bytes: int
+    sha: HASH | None
+    path: str | None
 
 
 class Export:
@@ -514,7 +529,7 @@ class Exports:
     def query(self, params: dict) -> list[Export]:
         from .objects import date_param, get, parse_int
 
-        conds = []
+        conds: list[Callable[..., Any]] = []
         for name, attr, op in (
             ("created_after", "created", "gt"),
             ("created_before", "created", "lt"),
@@ -691,7 +706,7 @@ class Exports:
                 0, 10**6
             )
             files: list[dict] = []
-            state = {"fh": None, "rows": 0, "bytes": 0, "sha": None, "path": None}
+            state: _FileState = {"fh": None, "rows": 0, "bytes": 0, "sha": None, "path": None}
 
             def open_file():
                 path = os.path.join(folder, f"results-{len(files) + 1:05d}.csv")
@@ -699,17 +714,19 @@ class Exports:
                 head = (bom + header).encode("utf-8")
                 fh.write(head)
                 sha = hashlib.sha256(head)
-                state.update(fh=fh, rows=0, bytes=len(head), sha=sha, path=path)
+                state.update({"fh": fh, "rows": 0, "bytes": len(head), "sha": sha, "path": path})
 
             def close_file():
                 if state["fh"] is not None:
                     state["fh"].close()
+                    sha = state["sha"]
+                    assert sha is not None  # set together with fh by open_file()
                     files.append(
                         {
                             "path": state["path"],
                             "rows": state["rows"],
                             "bytes": state["bytes"],
-                            "sha256": state["sha"].hexdigest(),
+                            "sha256": sha.hexdigest(),
                         }
                     )
                     state["fh"] = None
@@ -722,7 +739,8 @@ class Exports:
                     if target_bytes:
                         # fill the current file up to max_bytes (at least one row per file)
                         room = max_bytes - state["bytes"]
-                        chunk, size = [], 0
+                        chunk: list[str] = []
+                        size = 0
                         while i < len(lines):
                             ln = len(lines[i].encode("utf-8")) if not lines[i].isascii() else len(lines[i])
                             if size + ln > room and (chunk or state["rows"]):
@@ -736,8 +754,12 @@ class Exports:
                         i += len(chunk)
                     if chunk:
                         data = "".join(chunk).encode("utf-8")
-                        state["fh"].write(data)
-                        state["sha"].update(data)
+                        fh, sha = state["fh"], state["sha"]
+                        # opened above
+                        assert fh is not None
+                        assert sha is not None
+                        fh.write(data)
+                        sha.update(data)
                         state["bytes"] += len(data)
                         state["rows"] += len(chunk)
                     full = (state["bytes"] >= max_bytes) if target_bytes else (state["rows"] >= max_rows)
@@ -751,10 +773,13 @@ class Exports:
                 pre = [p for p, _ in pool]
                 suf = [s for _, s in pool]
                 has_id = suf[0] is not None
+                # has_id: every pool line contains the id field, so no suffix is None
+                id_suf = cast("list[str]", suf)
                 # whole-pool template: one C-level %-format per block of pool_size rows
                 tmpl = (
                     "".join(
-                        pre[m].replace("%", "%%") + "%d" + suf[m].replace("%", "%%") for m in range(pool_size)
+                        pre[m].replace("%", "%%") + "%d" + id_suf[m].replace("%", "%%")
+                        for m in range(pool_size)
                     )
                     if has_id
                     else "".join(pre)
@@ -774,8 +799,10 @@ class Exports:
                             and state["bytes"] + len(data) <= max_bytes
                             and produced_bytes + len(data) < target_bytes
                         ):
+                            sha = state["sha"]
+                            assert sha is not None  # set together with fh by open_file()
                             state["fh"].write(data)
-                            state["sha"].update(data)
+                            sha.update(data)
                             state["bytes"] += len(data)
                             state["rows"] += n
                             produced_bytes += len(data)
@@ -788,7 +815,7 @@ class Exports:
                             break
                     if has_id:
                         lines = [
-                            pre[j % pool_size] + str(first_id + j) + suf[j % pool_size]
+                            pre[j % pool_size] + str(first_id + j) + id_suf[j % pool_size]
                             for j in range(k, k + n)
                         ]
                     else:
@@ -833,7 +860,7 @@ def _row_pool(exp: Export, size: int, seed: int, end: dt.datetime, iso: bool) ->
     rng = random.Random(f"{seed}:{exp.object}:{exp.procedure['name']}:{exp.after}:{end}")
     span = max((end - exp.after).total_seconds(), 2)
     field_kind = "updated" if "updated" in exp.procedure["name"] else "created"
-    out = []
+    out: list[tuple[str, str | None]] = []
     for j in range(size):
         # strictly inside (after, end): the comparisons are exclusive
         ts = exp.after + dt.timedelta(seconds=max(1, min(int(span * (j + 0.5) / size), int(span) - 1)))

@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+from typing import TYPE_CHECKING, Any
 
 from .dates import fmt, parse_datetime, utcnow
 from .errors import PardotError
 from .render import one_or_many
 from .store import ID_BASE, public
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MAX_PAGE = 200
 
@@ -144,7 +148,7 @@ def run_query(emu, obj: str, params: dict) -> dict:
     output = (get(params, "output") or "full").lower()
     if output not in ("full", "simple", "mobile", "bulk"):
         raise PardotError(5, "output")
-    conds = []
+    conds: list[Callable[..., Any]] = []
     for prefix in spec["dates"]:
         field = f"{prefix}_at"
         after = date_param(params, f"{prefix}_after")
@@ -434,7 +438,7 @@ def _template(emu, raw, archived: bool, bad_code=86) -> dict:
 
 
 def template_repr(row: dict, full: bool) -> dict:
-    r = {"error": 0} if full else {}
+    r: dict[str, Any] = {"error": 0} if full else {}
     if full:
         r["sendOptions"] = None
     r.update({"id": row["id"], "name": row["name"]})

@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import cast
 
 from . import objects, render
 from .auth import BU_RE, OAuthError, parse_pardot_header
@@ -61,6 +62,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "PardotServer"
     timeout = 300
+    server: _Server
 
     # --------------------------------------------------------------- plumbing
     def version_string(self) -> str:
@@ -120,7 +122,8 @@ class Handler(BaseHTTPRequestHandler):
             for part in msg.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 if name:
-                    payload = part.get_payload(decode=True) or b""
+                    # decode=True on a non-multipart part: bytes (None for a multipart one)
+                    payload = cast("bytes", part.get_payload(decode=True) or b"")
                     out.setdefault(name, []).append(payload.decode("utf-8", "replace"))
             return out
         if low.startswith("application/x-www-form-urlencoded") or not low:
@@ -132,7 +135,9 @@ class Handler(BaseHTTPRequestHandler):
 
     @property
     def base_url(self) -> str:
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        # an AF_INET(6) socket: the host part of getsockname() is a str, never bytes
+        addr = cast("tuple[str, int]", self.server.server_address)
+        host = self.headers.get("Host") or f"{addr[0]}:{addr[1]}"
         return f"http://{host}"
 
     # --------------------------------------------------------------- responses
@@ -338,7 +343,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self._api_request(path, query, params, body)
             page = UI_PAGE.fullmatch(path)
             if page and self.command == "GET":
-                return self._send(200, render.ui_page(page.group(1), page.group(2)), "text/html; charset=utf-8")
+                return self._send(
+                    200, render.ui_page(page.group(1), page.group(2)), "text/html; charset=utf-8"
+                )
             self._send(404, b"Not Found", "text/plain")
         except _Abort:
             self.close_connection = True
@@ -643,6 +650,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    # set by EmulatorServer right after construction
+    emu: Emulator
+    route_id: str
+    lb_id: str
 
     def handle_error(self, request, client_address):  # quiet on client disconnects
         import sys

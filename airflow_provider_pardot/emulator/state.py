@@ -6,6 +6,7 @@ import re
 import sys
 import threading
 import time
+from typing import Any
 
 from .auth import Auth, identities
 from .exports import Exports
@@ -54,7 +55,8 @@ class Emulator:
         self.quiet = quiet
         self.data_dir = data_dir
         self.identities = identities(seed)
-        self.defaults = {
+        # heterogeneous: each value has the type CONFIG_KEYS gives for its key (or None)
+        self.defaults: dict[str, Any] = {
             "daily_limit": daily_limit,
             "concurrency_limit": 5,
             "token_ttl": None,

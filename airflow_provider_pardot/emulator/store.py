@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
+from typing import Any
 
 from .dates import fmt, utcnow
 
@@ -449,9 +450,11 @@ class Store:
             rng = self._rng(f"{name}:insert:{table.next_id}")
             now = fmt(utcnow())
             template = table.rows[0] if table.rows else {}
-            new_ids = []
+            new_ids: list[int] = []
             for _ in range(n):
-                row = {k: (dict(v) if isinstance(v, dict) else v) for k, v in template.items()}
+                row: dict[str, Any] = {
+                    k: (dict(v) if isinstance(v, dict) else v) for k, v in template.items()
+                }
                 row["id"] = table.new_id()
                 row.pop("_deleted", None)
                 for f in ("created_at", "updated_at"):

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import BU, RECORDED, Api, load_json
+from emu_api import BU, RECORDED, Api, load_json
 
 
 def _jwt(claims: dict, alg: str = "RS256") -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from conftest import RECORDED, load_json
+from emu_api import RECORDED, load_json
 
 Q = "/api/list/version/4/do/query"
 
