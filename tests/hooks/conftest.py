@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from identities import BUSINESS_UNIT_ID, CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME
 
 from airflow_provider_pardot.utils.tokens import TOKENS, USAGE

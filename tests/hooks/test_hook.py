@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from identities import BUSINESS_UNIT_ID, CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, USERNAME
 
 from airflow_provider_pardot.exceptions import (
     PardotAmbiguousSendError,
@@ -14,8 +15,6 @@ from airflow_provider_pardot.exceptions import (
     PardotValidationError,
 )
 from airflow_provider_pardot.hooks.pardot import PardotHook
-
-from identities import BUSINESS_UNIT_ID, CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, USERNAME
 
 
 def api_requests(emulator, since=0):

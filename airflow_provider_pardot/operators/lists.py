@@ -1,0 +1,241 @@
+"""Operators that create, update and delete Pardot lists."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+
+from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotApiError, PardotValidationError
+from airflow_provider_pardot.hooks.pardot import PardotHook
+from airflow_provider_pardot.links.pardot import PardotListLink
+from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.providers.common.compat.sdk import Context
+
+#: The XCom key under which PardotCreateListOperator pushes the new list's id.
+LIST_ID_XCOM_KEY = "list_id"
+#: Pardot's "Invalid list ID" error.
+INVALID_LIST_ID_CODE = 55
+
+
+class _AmbiguousCreateFailure(PardotAmbiguousSendError, AirflowFailException):
+    """A create that may have happened: fails the task without an Airflow retry (no duplicate list)."""
+
+
+def _list_id(value: Any) -> int:
+    """A Pardot list id (a positive integer), or PardotValidationError."""
+    text = "" if value is None or isinstance(value, bool) else str(value).strip()
+    if not text.isdigit() or int(text) <= 0:
+        raise PardotValidationError(f"list_id must be a Pardot list id (a positive integer), not {value!r}.")
+    return int(text)
+
+
+def _fields(**values: Any) -> dict[str, Any]:
+    """The list fields that were given, with rendered ``"True"``/``"false"`` flags made booleans."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name in BOOLEAN_LIST_FIELDS and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            value = value.strip().lower() == "true"
+        out[name] = value
+    return out
+
+
+class _BaseListOperator(BaseOperator):
+    operator_extra_links = (PardotListLink(),)
+    ui_color = "#e6f2ff"
+
+    def __init__(self, *, pardot_conn_id: str = PardotHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pardot_conn_id = pardot_conn_id
+
+    @cached_property
+    def hook(self) -> PardotHook:
+        """The Pardot hook (built on first use, never at DAG parse time)."""
+        return PardotHook(pardot_conn_id=self.pardot_conn_id)
+
+
+class PardotCreateListOperator(_BaseListOperator):
+    """
+    Create a Pardot list (``POST /api/list/version/4/do/create``).
+
+    Returns the new list as Pardot describes it, a JSON-able dict (the XCom ``return_value``):
+    ``{"id": 30500, "name": ..., "is_public": ..., "is_dynamic": ..., "title": ..., "description": ...,
+    "is_crm_visible": ..., "created_at": ..., "updated_at": ...}``. The new list's id is also pushed
+    under the XCom key ``list_id``, so downstream tasks take it with ``create_list.output["list_id"]``
+    (or ``{{ ti.xcom_pull(task_ids="create_list")["id"] }}`` in a template). The task links to the
+    list ("Pardot List").
+
+    The fields are checked before any request is sent (a
+    :class:`~airflow_provider_pardot.exceptions.PardotValidationError` names what is wrong). When the
+    create may have reached Pardot but no answer came back, the task fails with
+    :class:`~airflow_provider_pardot.exceptions.PardotAmbiguousSendError` and is not retried, so a
+    retry never makes a second list.
+
+    :param name: The list's name (templated).
+    :param is_public: Show the list on the prospects' email preference page (templated).
+    :param title: The list's title on the email preference page (templated).
+    :param description: What the list is for, shown on the email preference page of a public list (templated).
+    :param is_crm_visible: Make the list visible in the CRM (templated).
+    :param pardot_conn_id: The Pardot connection to use (templated).
+    """
+
+    template_fields: Sequence[str] = (
+        "name",
+        "is_public",
+        "title",
+        "description",
+        "is_crm_visible",
+        "pardot_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        is_public: bool | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        is_crm_visible: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.is_public = is_public
+        self.title = title
+        self.description = description
+        self.is_crm_visible = is_crm_visible
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        fields = _fields(
+            name=self.name,
+            is_public=self.is_public,
+            title=self.title,
+            description=self.description,
+            is_crm_visible=self.is_crm_visible,
+        )
+        validate_list_fields(fields, creating=True)
+        try:
+            try:
+                record = self.hook.create_list(**fields)
+            except PardotAmbiguousSendError as err:
+                raise _AmbiguousCreateFailure(
+                    f"{err.message} The list may have been created: this task is not retried automatically; "
+                    f"look for a list named {fields['name']!r} in Pardot before running it again.",
+                    code=err.code,
+                    http_status=err.http_status,
+                ) from None
+            self.log.info("Created Pardot list %s (%r)", record.get("id"), record.get("name"))
+            if record.get("id") is not None:
+                if self.do_xcom_push:
+                    context["ti"].xcom_push(key=LIST_ID_XCOM_KEY, value=record["id"])
+                PardotListLink.persist(
+                    context=context, operator=self, host=self.hook.config.host, list_id=record["id"]
+                )
+            return record
+        finally:
+            self.hook.log_usage()
+
+
+class PardotUpdateListOperator(_BaseListOperator):
+    """
+    Update a Pardot list (``POST /api/list/version/4/do/update/id/<id>``).
+
+    Only the fields given (not ``None``) are sent; at least one is needed. Returns the updated list,
+    a JSON-able dict like :class:`PardotCreateListOperator`'s, and links to it ("Pardot List").
+
+    :param list_id: The Pardot id of the list (templated).
+    :param name: The list's new name (templated).
+    :param is_public: Show the list on the prospects' email preference page (templated).
+    :param title: The list's title on the email preference page (templated).
+    :param description: What the list is for, shown on the email preference page of a public list (templated).
+    :param is_crm_visible: Make the list visible in the CRM (templated).
+    :param pardot_conn_id: The Pardot connection to use (templated).
+    """
+
+    template_fields: Sequence[str] = (
+        "list_id",
+        "name",
+        "is_public",
+        "title",
+        "description",
+        "is_crm_visible",
+        "pardot_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        list_id: int | str,
+        name: str | None = None,
+        is_public: bool | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        is_crm_visible: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.list_id = list_id
+        self.name = name
+        self.is_public = is_public
+        self.title = title
+        self.description = description
+        self.is_crm_visible = is_crm_visible
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        list_id = _list_id(self.list_id)
+        fields = _fields(
+            name=self.name,
+            is_public=self.is_public,
+            title=self.title,
+            description=self.description,
+            is_crm_visible=self.is_crm_visible,
+        )
+        validate_list_fields(fields, creating=False)
+        try:
+            record = self.hook.update_list(list_id, **fields)
+            self.log.info("Updated Pardot list %s: %s", list_id, ", ".join(sorted(fields)))
+            PardotListLink.persist(context=context, operator=self, host=self.hook.config.host, list_id=list_id)
+            return record
+        finally:
+            self.hook.log_usage()
+
+
+class PardotDeleteListOperator(_BaseListOperator):
+    """
+    Delete a Pardot list (``POST /api/list/version/4/do/delete/id/<id>``; Pardot answers HTTP 204).
+
+    Returns nothing.
+
+    :param list_id: The Pardot id of the list (templated).
+    :param missing_ok: Succeed when Pardot says the list does not exist (error 55, e.g. it was
+        already deleted) instead of failing.
+    :param pardot_conn_id: The Pardot connection to use (templated).
+    """
+
+    template_fields: Sequence[str] = ("list_id", "pardot_conn_id")
+
+    def __init__(self, *, list_id: int | str, missing_ok: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.list_id = list_id
+        self.missing_ok = missing_ok
+
+    def execute(self, context: Context) -> None:
+        list_id = _list_id(self.list_id)
+        try:
+            try:
+                self.hook.delete_list(list_id)
+            except PardotApiError as err:
+                if self.missing_ok and err.code == INVALID_LIST_ID_CODE:
+                    self.log.info("Pardot list %s does not exist (error 55); nothing to delete", list_id)
+                    return
+                raise
+            self.log.info("Deleted Pardot list %s", list_id)
+        finally:
+            self.hook.log_usage()
