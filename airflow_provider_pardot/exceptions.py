@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 
 class PardotApiError(AirflowException):
@@ -53,8 +53,13 @@ class PardotValidationError(PardotApiError):
         super().__init__(message)
 
 
-class PardotExportError(PardotApiError):
-    """An export failed, was canceled, or its results expired."""
+class PardotExportError(PardotApiError, AirflowFailException):
+    """
+    An export failed, was canceled, or its results expired.
+
+    Also an :class:`AirflowFailException`: retrying the task cannot bring the export back, so the
+    task fails at once instead of using up its retries.
+    """
 
 
 class PardotAmbiguousSendError(PardotApiError):

@@ -102,7 +102,7 @@ OUTPUT_VALUES = ("full", "simple", "mobile", "bulk")
 PAGING_PARAMS = ("limit", "offset")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
-_RELATIVE = re.compile(
+RELATIVE_DATE = re.compile(
     r"(\d+|a|an|one)\s+(second|minute|hour|day|week|fortnight|month|year)s?\s+ago", re.IGNORECASE
 )
 
@@ -123,7 +123,7 @@ def format_date_criterion(name: str, value: Any) -> str:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, str):
         text = value.strip()
-        if text in DATE_KEYWORDS or _ISO_DATE.fullmatch(text) or _RELATIVE.fullmatch(text):
+        if text in DATE_KEYWORDS or _ISO_DATE.fullmatch(text) or RELATIVE_DATE.fullmatch(text):
             if _ISO_DATE.fullmatch(text):
                 _check_calendar(name, text)
             return text

@@ -10,10 +10,11 @@ several, and absent or null when there is no data. Both are normalised to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from airflow_provider_pardot.exceptions import PardotValidationError
+from airflow_provider_pardot.utils.criteria import DATE_KEYWORDS, RELATIVE_DATE
 from airflow_provider_pardot.utils.responses import as_list
 
 MAX_EXPORT_FIELDS = 150
@@ -31,40 +32,55 @@ TERMINAL_FAILURES = frozenset({FAILED, CANCELED})
 
 @dataclass(frozen=True)
 class Procedure:
-    """One export procedure: its date pair, required and optional arguments."""
+    """One export procedure: its date pair (``<kind>_after`` required), and its other arguments."""
 
-    after: str
-    before: str
+    kind: str
     extra: tuple[str, ...] = ()
-    #: allowed values of ``deleted`` when the procedure takes it
-    deleted: tuple[str, ...] = ()
+    #: the name of the procedure's deleted-flag argument, when it takes one (values true/false/all)
+    deleted: str | None = None
+
+    @property
+    def after(self) -> str:
+        return f"{self.kind}_after"
+
+    @property
+    def before(self) -> str:
+        return f"{self.kind}_before"
 
     @property
     def arguments(self) -> tuple[str, ...]:
-        return (self.after, self.before, *self.extra, *(("deleted",) if self.deleted else ()))
+        return (self.after, self.before, *self.extra, *((self.deleted,) if self.deleted else ()))
 
 
-_ACTIVITY = ("type", "prospectOnly")
-_DELETED = ("true", "false", "all")
+# The docs spell the flag prospect_only on filter_by_created_at and prospectOnly on filter_by_updated_at.
+_ACTIVITY = ("type", "prospect_only", "prospectOnly")
+DELETED_VALUES = ("true", "false", "all")
 
-#: The documented object/procedure table (Export API v3/v4/v5 docs).
+#: The documented object/procedure table (Export API docs, "Procedures").
 EXPORT_PROCEDURES: dict[str, dict[str, Procedure]] = {
     "visitorActivity": {
-        "filter_by_created_at": Procedure("created_after", "created_before", _ACTIVITY),
-        "filter_by_updated_at": Procedure("updated_after", "updated_before", _ACTIVITY),
+        "filter_by_created_at": Procedure("created", _ACTIVITY),
+        "filter_by_updated_at": Procedure("updated", _ACTIVITY),
     },
     "listMembership": {
-        "filter_by_created_at": Procedure("created_after", "created_before", deleted=_DELETED),
-        "filter_by_updated_at": Procedure("updated_after", "updated_before", deleted=_DELETED),
+        "filter_by_created_at": Procedure("created", deleted="deleted"),
+        "filter_by_updated_at": Procedure("updated", deleted="deleted"),
     },
     "prospect": {
-        "filter_by_updated_at": Procedure("updated_after", "updated_before", deleted=("all",)),
+        "filter_by_created_at": Procedure("created", deleted="deleted"),
+        "filter_by_updated_at": Procedure("updated", deleted="deleted"),
     },
     "prospectAccount": {
-        "filter_by_prospect_updated_at": Procedure("prospect_updated_after", "prospect_updated_before"),
+        "filter_by_prospect_updated_at": Procedure("prospect_updated", deleted="prospect_deleted"),
+        "filter_by_updated_at": Procedure("updated", deleted="deleted"),
     },
     "visitor": {
-        "filter_by_updated_at": Procedure("updated_after", "updated_before"),
+        "filter_by_prospect_updated_at": Procedure("prospect_updated", deleted="prospect_deleted"),
+        "filter_by_updated_at": Procedure("updated", deleted="deleted"),
+    },
+    "externalActivity": {
+        "filter_by_created_at": Procedure("created"),
+        "filter_by_activity_date": Procedure("activity"),
     },
 }
 
@@ -74,8 +90,42 @@ V5_OPTIONS = {"includeByteOrderMark": bool, "maxFileSizeBytes": int, "legacyDate
 ACTIVITY_TYPES = range(1, 39)
 
 
-def _parse_time(name: str, value: Any) -> tuple[datetime, str]:
+def _relative_time(text: str, now: datetime) -> datetime | None:
+    """Where Pardot's relative dates (``today``, ``last_month``, ``3 days ago``) start."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    first = midnight.replace(day=1)
+    keywords = {
+        "today": midnight,
+        "yesterday": midnight - timedelta(days=1),
+        "last_7_days": midnight - timedelta(days=7),
+        "this_month": first,
+        "last_month": (first - timedelta(days=1)).replace(day=1),
+    }
+    if text in keywords:
+        return keywords[text]
+    match = RELATIVE_DATE.fullmatch(text)
+    if match is None:
+        return None
+    count = 1 if match.group(1).lower() in ("a", "an", "one") else int(match.group(1))
+    return now - count * _UNITS[match.group(2).lower()]
+
+
+_UNITS = {
+    "second": timedelta(seconds=1),
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(weeks=1),
+    "fortnight": timedelta(weeks=2),
+    "month": timedelta(days=30),
+    "year": timedelta(days=365),
+}
+
+
+def _parse_time(name: str, value: Any, now: datetime | None = None) -> tuple[datetime, str]:
     """Return the value as an aware datetime (for checks) and as the string to send."""
+    if isinstance(value, str) and (relative := _relative_time(value.strip(), now or datetime.now(UTC))):
+        return relative, value.strip()
     if isinstance(value, datetime):
         text = value.isoformat(timespec="seconds") if value.tzinfo else value.strftime("%Y-%m-%d %H:%M:%S")
         moment = value
@@ -88,7 +138,8 @@ def _parse_time(name: str, value: Any) -> tuple[datetime, str]:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise PardotValidationError(
-                f"{name}={value!r} is not a date and time; use 'YYYY-MM-DD HH:MM:SS', ISO 8601 or a datetime."
+                f"{name}={value!r} is not a date and time; use 'YYYY-MM-DD HH:MM:SS', ISO 8601, a datetime, "
+                f"one of {', '.join(DATE_KEYWORDS)}, or a relative date such as '3 days ago'."
             ) from None
     else:
         raise PardotValidationError(f"{name} must be a date and time, not {value!r}.")
@@ -135,10 +186,10 @@ def validate_export(
         )
     if arguments.get(spec.after) in (None, ""):
         raise PardotValidationError(f"{object_name}.{procedure} needs the argument {spec.after!r}.")
-    after, _ = _parse_time(spec.after, arguments[spec.after])
     now = now or datetime.now(UTC)
+    after, _ = _parse_time(spec.after, arguments[spec.after], now)
     if arguments.get(spec.before) not in (None, ""):
-        before, _ = _parse_time(spec.before, arguments[spec.before])
+        before, _ = _parse_time(spec.before, arguments[spec.before], now)
         if before <= after:
             raise PardotValidationError(
                 f"{spec.before} ({arguments[spec.before]}) must be after {spec.after} ({arguments[spec.after]})."
@@ -151,12 +202,12 @@ def validate_export(
             f"An export covers at most one year: {spec.after} ({arguments[spec.after]}) to {end_name} is longer. "
             "Split it into several exports."
         )
-    if "deleted" in arguments:
-        value = arguments["deleted"]
+    if spec.deleted and spec.deleted in arguments:
+        value = arguments[spec.deleted]
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        if text not in spec.deleted:
+        if text not in DELETED_VALUES:
             raise PardotValidationError(
-                f"deleted must be one of {', '.join(spec.deleted)} for {object_name}, not {value!r}."
+                f"{spec.deleted} must be one of {', '.join(DELETED_VALUES)}, not {value!r}."
             )
     if "type" in arguments:
         types = arguments["type"]
@@ -167,8 +218,9 @@ def validate_export(
                     raise PardotValidationError(
                         f"type must hold visitor activity type ids 1-38, not {types!r}."
                     )
-    if "prospectOnly" in arguments and str(arguments["prospectOnly"]).lower() not in ("true", "false"):
-        raise PardotValidationError(f"prospectOnly must be true or false, not {arguments['prospectOnly']!r}.")
+    for flag in ("prospect_only", "prospectOnly"):
+        if flag in arguments and str(arguments[flag]).lower() not in ("true", "false"):
+            raise PardotValidationError(f"{flag} must be true or false, not {arguments[flag]!r}.")
     if fields is not None:
         if isinstance(fields, str) or not all(isinstance(f, str) and f.strip() for f in fields):
             raise PardotValidationError("fields must be a list of field names.")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from airflow_provider_pardot.exceptions import PardotValidationError
 from airflow_provider_pardot.utils.connection import build_config
 from airflow_provider_pardot.utils.criteria import validate_query
+from airflow_provider_pardot.utils.exports import validate_export
 from airflow_provider_pardot.utils.usage import ApiUsage, DailyBudget, parse_usage
 
 BU = "0Uv000000000001AAA"
@@ -131,3 +132,48 @@ class TestUsage:
         DailyBudget.parse("80%").check(ApiUsage(799, 1000))
         with pytest.raises(Exception, match=r"usage 800/1,000 today, budget 80% of the daily maximum"):
             DailyBudget.parse("80%").check(ApiUsage(800, 1000))
+
+
+class TestExportValidation:
+    NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+    @pytest.mark.parametrize(
+        ("obj", "proc", "args"),
+        [
+            ("visitorActivity", "filter_by_created_at", {"created_after": "2026-01-01 00:00:00", "type": [1, 2], "prospect_only": True}),
+            ("visitorActivity", "filter_by_updated_at", {"updated_after": "yesterday", "prospectOnly": "false"}),
+            ("listMembership", "filter_by_updated_at", {"updated_after": "last_month", "deleted": "all"}),
+            ("prospect", "filter_by_created_at", {"created_after": "3 days ago", "deleted": True}),
+            ("prospectAccount", "filter_by_prospect_updated_at", {"prospect_updated_after": "this_month", "prospect_deleted": "false"}),
+            ("visitor", "filter_by_updated_at", {"updated_after": datetime(2026, 1, 1)}),
+            ("externalActivity", "filter_by_activity_date", {"activity_after": "2025-07-01", "activity_before": "2026-06-30"}),
+        ],
+    )
+    def test_documented_procedures_pass(self, obj, proc, args):
+        validate_export(obj, proc, args, now=self.NOW)
+
+    @pytest.mark.parametrize(
+        ("obj", "proc", "args", "fields", "message"),
+        [
+            ("account", "filter_by_created_at", {}, None, "cannot be exported"),
+            ("prospect", "filter_by_id", {}, None, "not an export procedure of prospect"),
+            ("visitorActivity", "filter_by_created_at", {"updated_after": "today"}, None, "not an argument"),
+            ("visitorActivity", "filter_by_created_at", {"created_before": "today"}, None, "needs the argument 'created_after'"),
+            ("visitorActivity", "filter_by_created_at", {"created_after": "soon"}, None, "not a date and time"),
+            ("visitorActivity", "filter_by_created_at", {"created_after": "2026-03-01", "created_before": "2026-02-01"}, None, "must be after"),
+            ("visitorActivity", "filter_by_created_at", {"created_after": "2024-01-01", "created_before": "2025-06-01"}, None, "at most one year"),
+            ("visitorActivity", "filter_by_created_at", {"created_after": "2025-01-01"}, None, "to now"),
+            ("visitorActivity", "filter_by_created_at", {"created_after": "today", "type": [99]}, None, "type ids"),
+            ("listMembership", "filter_by_created_at", {"created_after": "today", "deleted": "maybe"}, None, "deleted must be one of"),
+            ("visitorActivity", "filter_by_created_at", {"created_after": "today"}, [f"f{i}" for i in range(151)], "at most 150 fields"),
+            ("visitorActivity", "filter_by_created_at", {"created_after": "today"}, "id,type", "list of field names"),
+        ],
+    )
+    def test_bad_exports(self, obj, proc, args, fields, message):
+        with pytest.raises(PardotValidationError, match=message):
+            validate_export(obj, proc, args, fields, now=self.NOW)
+
+    def test_v5_options(self):
+        validate_export("visitor", "filter_by_updated_at", {"updated_after": "today"}, None, {"maxFileSizeBytes": 10}, now=self.NOW)
+        with pytest.raises(PardotValidationError, match="v5 Export API option"):
+            validate_export("visitor", "filter_by_updated_at", {"updated_after": "today"}, None, {"legacyDateFormat": True}, api_version=4)
