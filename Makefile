@@ -47,3 +47,7 @@ demo: venv
 
 clean:
 	rm -rf $(VENV) $(VENV2) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+
+# A 10-minute fault soak: paging, transfers and sends through injected faults (not part of make test).
+soak: venv
+	SOAK_SECONDS=$${SOAK_SECONDS:-600} SOAK_PAGES=$${SOAK_PAGES:-1000} $(VENV)/bin/python tests/faults/soak.py

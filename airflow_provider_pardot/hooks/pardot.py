@@ -248,6 +248,7 @@ class PardotHook(BaseHook):
         stream: bool = False,
         action: str | None = None,
         slot_held: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> requests.Response:
         """
         Send one request to Pardot with auth, retries, the in-flight cap and the budget check.
@@ -267,7 +268,7 @@ class PardotHook(BaseHook):
             self._check_budget()
             try:
                 token = self._token()
-                return self._attempt(method, url, token, params, data, json, stream, slot_held)
+                return self._attempt(method, url, token, params, data, json, stream, slot_held, headers)
             except _Attempt as failed:
                 error = failed.error
                 if error.code == INVALID_TOKEN_CODE or (error.code is None and error.http_status == 401):
@@ -322,7 +323,9 @@ class PardotHook(BaseHook):
                 )
                 time.sleep(delay)
 
-    def _attempt(self, method, url, token, params, data, json, stream, slot_held) -> requests.Response:
+    def _attempt(
+        self, method, url, token, params, data, json, stream, slot_held, headers
+    ) -> requests.Response:
         config = self.config
         with nullcontext() if slot_held else self._in_flight:
             self._count()
@@ -333,10 +336,12 @@ class PardotHook(BaseHook):
                     params=params,
                     data=data,
                     json=json,
-                    headers=self._headers(token),
+                    headers={**self._headers(token), **(headers or {})},
                     timeout=config.timeout,
                     stream=stream,
                     allow_redirects=False,
+                    # per request: requests lets REQUESTS_CA_BUNDLE override session.verify=False
+                    verify=config.verify_ssl,
                 )
             except requests.RequestException as err:
                 failure = _failure_of(err)
@@ -469,6 +474,12 @@ class PardotHook(BaseHook):
 
     def read(self, object_name: str, record_id: int | str, **params: Any) -> dict[str, Any]:
         """Return one record: ``/api/{object}/version/{v}/do/read/id/{id}``."""
+        if object_name not in endpoints.RESULT_KEYS or object_name == "export":
+            # the name becomes part of the path: an unknown (or "../x") name never leaves the machine
+            known = ", ".join(sorted(k for k in endpoints.RESULT_KEYS if k != "export"))
+            raise PardotValidationError(
+                f"Unknown Pardot object {object_name!r} for read. Supported objects: {known}."
+            )
         _require_id(f"{object_name} id", record_id)
         body = self._object_call("GET", object_name, "read", "id", record_id, params=_form(params))
         return responses.record(body, object_name)
@@ -632,8 +643,17 @@ class PardotHook(BaseHook):
         delivered = 0
         failures = 0
         while True:
-            response = self.request("GET", url, stream=True, idempotent=True, slot_held=True)
-            skip = delivered
+            # After a break, ask for the rest; a server that ignores Range resends it all, and the
+            # bytes already delivered are skipped.
+            resume = {"Range": f"bytes={delivered}-"} if delivered else None
+            response = self.request("GET", url, stream=True, idempotent=True, slot_held=True, headers=resume)
+            ranged = response.status_code == 206
+            if ranged and not response.headers.get("Content-Range", "").startswith(f"bytes {delivered}-"):
+                response.close()
+                raise PardotApiError(
+                    f"Pardot resumed {urlsplit(url).path} at the wrong byte; expected {delivered}."
+                )
+            skip = 0 if ranged else delivered
             try:
                 for chunk in response.iter_content(chunk_size):
                     if skip:
@@ -694,6 +714,9 @@ class PardotAsyncHook(BaseHook):
     _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
         weakref.WeakKeyDictionary()
     )
+    _token_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(self, pardot_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -742,6 +765,16 @@ class PardotAsyncHook(BaseHook):
         token = TOKENS.get(key)
         if token is not None:
             return token
+        # One fetch per credentials and event loop: hundreds of triggers starting together would
+        # otherwise each fetch (and mask) a token of their own.
+        per_loop = self._token_locks.setdefault(asyncio.get_running_loop(), {})
+        async with per_loop.setdefault(key, asyncio.Lock()):
+            token = TOKENS.get(key)
+            if token is not None:
+                return token
+            return await self._fetch_token(config, key)
+
+    async def _fetch_token(self, config: PardotConnectionConfig, key: str) -> str:
         if config.auth_type == "access_token":
             token = str(config.access_token)
         else:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
 
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotValidationError
-from airflow_provider_pardot.hooks.pardot import PardotHook
 from airflow_provider_pardot.links.pardot import PardotEmailLink
 from airflow_provider_pardot.utils.emails import (
     BOOLEAN_PARAMS,
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_pardot.hooks.pardot import PardotHook
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no", "")
@@ -110,7 +111,7 @@ class _BaseSendEmailOperator(BaseOperator):
         tags: Sequence[str] | str | None = None,
         operational_email: bool | None = None,
         scheduled_time: datetime | str | None = None,
-        pardot_conn_id: str = PardotHook.default_conn_name,
+        pardot_conn_id: str = "pardot_default",
         **kwargs: Any,
     ) -> None:
         # An email must never go out twice: no Airflow retries unless asked for on this operator.
@@ -134,6 +135,8 @@ class _BaseSendEmailOperator(BaseOperator):
     @cached_property
     def hook(self) -> PardotHook:
         """The Pardot hook (built on first use, never at DAG parse time)."""
+        from airflow_provider_pardot.hooks.pardot import PardotHook  # requests: not at DAG parse time
+
         return PardotHook(pardot_conn_id=self.pardot_conn_id)
 
     def _params(self, names: Sequence[str]) -> dict[str, Any]:
@@ -404,7 +407,7 @@ class PardotGetEmailStatsOperator(BaseOperator):
         self,
         *,
         email_id: int | str,
-        pardot_conn_id: str = PardotHook.default_conn_name,
+        pardot_conn_id: str = "pardot_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -414,6 +417,8 @@ class PardotGetEmailStatsOperator(BaseOperator):
     @cached_property
     def hook(self) -> PardotHook:
         """The Pardot hook (built on first use, never at DAG parse time)."""
+        from airflow_provider_pardot.hooks.pardot import PardotHook  # requests: not at DAG parse time
+
         return PardotHook(pardot_conn_id=self.pardot_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:

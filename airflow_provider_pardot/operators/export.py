@@ -160,6 +160,7 @@ class PardotCreateExportOperator(BaseOperator):
     def _defer(self) -> None:
         from airflow_provider_pardot.triggers.export import PardotExportTrigger
 
+        assert self.export_id is not None  # set by execute before waiting
         self.log.info("Waiting for Pardot export %s in the triggerer", self.export_id)
         self._finished = True  # the task leaves the worker; on_kill must not cancel now
         self.defer(
@@ -175,6 +176,7 @@ class PardotCreateExportOperator(BaseOperator):
         )
 
     def _wait(self, export: dict[str, Any]) -> None:
+        assert self.export_id is not None  # set by execute before waiting
         deadline = time.monotonic() + self.timeout
         while True:
             reason = failure_reason(export)

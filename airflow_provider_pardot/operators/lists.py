@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
 
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotApiError, PardotValidationError
-from airflow_provider_pardot.hooks.pardot import PardotHook
 from airflow_provider_pardot.links.pardot import PardotListLink
 from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
 
@@ -16,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_pardot.hooks.pardot import PardotHook
 
 #: The XCom key under which PardotCreateListOperator pushes the new list's id.
 LIST_ID_XCOM_KEY = "list_id"
@@ -51,13 +52,15 @@ class _BaseListOperator(BaseOperator):
     operator_extra_links = (PardotListLink(),)
     ui_color = "#e6f2ff"
 
-    def __init__(self, *, pardot_conn_id: str = PardotHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, pardot_conn_id: str = "pardot_default", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pardot_conn_id = pardot_conn_id
 
     @cached_property
     def hook(self) -> PardotHook:
         """The Pardot hook (built on first use, never at DAG parse time)."""
+        from airflow_provider_pardot.hooks.pardot import PardotHook  # requests: not at DAG parse time
+
         return PardotHook(pardot_conn_id=self.pardot_conn_id)
 
 

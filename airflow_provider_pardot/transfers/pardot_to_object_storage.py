@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import tempfile
 import threading
 import time
@@ -228,6 +229,10 @@ def _uri(path: ObjectStoragePath) -> str:
     return f"{protocol}://{path.path}"
 
 
+#: ``.<final name>.<run token>.tmp``: where a file is written before it is moved into place.
+_TEMPORARY = re.compile(r"\.(.+)\.([0-9a-f]{12})\.tmp")
+
+
 class _Destination:
     """
     A destination folder where files are staged under temporary names and placed atomically.
@@ -258,6 +263,7 @@ class _Destination:
         protocol = self.base.protocol if isinstance(self.base.protocol, str) else self.base.protocol[0]
         if protocol in ("file", "local", ""):
             self.base.mkdir(parents=True, exist_ok=True)
+        self.sweep_temporaries({*names, MANIFEST_NAME})
         if overwrite:
             return
         existing = [self.uri(name) for name in (*names, MANIFEST_NAME) if self.path(name).exists()]
@@ -266,6 +272,18 @@ class _Destination:
                 f"Refusing to overwrite {len(existing)} existing file(s) under {_uri(self.base)} "
                 f"(overwrite=False): {', '.join(existing[:5])}{' ...' if len(existing) > 5 else ''}"
             )
+
+    def sweep_temporaries(self, names: set[str]) -> None:
+        """Remove temporaries of these names left by an earlier run that was killed outright."""
+        try:
+            entries = list(self.base.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            match = _TEMPORARY.fullmatch(entry.name)
+            if match and match.group(1) in names and match.group(2) != self.token:
+                self.log.info("Removing %s, a partial file left by an interrupted run", _uri(entry))
+                entry.unlink()
 
     def temporary(self, name: str) -> ObjectStoragePath:
         tmp = self.base / f".{name}.{self.token}.tmp"
@@ -799,7 +817,7 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
             file_entry["uri"],
             manifest_uri,
         )
-        return [file_entry["uri"]]
+        return [str(file_entry["uri"])]
 
     def _spooled(
         self, records: Iterator[dict[str, Any]], writer: _CountingWriter, progress: _Progress
@@ -816,7 +834,7 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
             names = list(columns)
             lines = (json.loads(line) for line in spool)
             if self.file_format == "csv":
-                text = io.TextIOWrapper(_Unclosable(writer), encoding="utf-8", newline="")
+                text = io.TextIOWrapper(_Unclosable(writer), encoding="utf-8", newline="")  # type: ignore[type-var]
                 out = csv.writer(text, lineterminator="\n")
                 out.writerow(names)
                 for record in lines:
