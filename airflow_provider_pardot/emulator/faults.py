@@ -81,10 +81,11 @@ class Faults:
                 if rule.times is not None and rule.applied >= int(rule.times):
                     continue
                 rule.seen += 1
+                # A rule that lets this request pass leaves it to the next rules.
                 if rule.seen <= rule.skip:
-                    return None
+                    continue
                 if rule.probability < 1.0 and self.rng.random() >= rule.probability:
-                    return None
+                    continue
                 rule.applied += 1
                 self.injected += 1
                 return rule.spec

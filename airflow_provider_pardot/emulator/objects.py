@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import threading
@@ -157,11 +158,12 @@ def run_query(emu, obj: str, params: dict) -> dict:
             conds.append(lambda r, f=field, a=after: (r.get(f) or "") > a)
         if before is not None:
             conds.append(lambda r, f=field, b=before: r.get(f) is not None and r.get(f) < b)
-    for pname, op in (("id_greater_than", "gt"), ("id_less_than", "lt")):
+    # id bounds select a slice of the id-ordered table (bisect), not a scan
+    id_bounds = {}
+    for pname in ("id_greater_than", "id_less_than"):
         v = get(params, pname)
         if v is not None:
-            n = parse_int(v, 16, pname)
-            conds.append((lambda r, n=n: r["id"] > n) if op == "gt" else (lambda r, n=n: r["id"] < n))
+            id_bounds[pname] = parse_int(v, 16, pname)
     deleted_mode = "false"
     if obj == "list" and get(params, "name") is not None:
         name = get(params, "name")
@@ -210,15 +212,25 @@ def run_query(emu, obj: str, params: dict) -> dict:
         raise PardotError(21)
 
     with emu.store.lock:
-        rows = []
-        for r in emu.store.tables[obj].rows:
-            if deleted_mode == "false" and r.get("_deleted"):
-                continue
-            if deleted_mode == "true" and not r.get("_deleted"):
-                continue
-            if all(c(r) for c in conds):
-                rows.append(r)
-        if sort_by:
+        table_rows = emu.store.tables[obj].rows  # kept in ascending id order (inserts get higher ids)
+        lo, hi = 0, len(table_rows)
+        if "id_greater_than" in id_bounds:
+            lo = bisect.bisect_right(table_rows, id_bounds["id_greater_than"], key=_row_id)
+        if "id_less_than" in id_bounds:
+            hi = bisect.bisect_left(table_rows, id_bounds["id_less_than"], key=_row_id)
+        candidates = table_rows[lo:hi]
+        if deleted_mode == "false":
+            rows = [r for r in candidates if not r.get("_deleted")]
+        elif deleted_mode == "true":
+            rows = [r for r in candidates if r.get("_deleted")]
+        else:
+            rows = candidates
+        if conds:
+            rows = [r for r in rows if all(c(r) for c in conds)]
+        if sort_by == "id":
+            if (sort_order or spec["sorts"]["id"]) == "descending":
+                rows.reverse()
+        elif sort_by:
             order = sort_order or spec["sorts"][sort_by]
             rows.sort(key=lambda r: r["id"])  # stable tie-break by id
             rows.sort(
@@ -245,6 +257,10 @@ def run_query(emu, obj: str, params: dict) -> dict:
     if output == "bulk" and not result:
         return {"result": None}
     return {"result": result}
+
+
+def _row_id(row: dict) -> int:
+    return row["id"]
 
 
 def shape_row(obj: str, row: dict, output: str) -> dict:
