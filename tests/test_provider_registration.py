@@ -51,7 +51,7 @@ def test_provider_info_matches_the_modules():
 def test_cli_lists_the_provider(cli):
     assert "airflow-provider-pardot" in cli("providers", "get", "airflow-provider-pardot")
     out = cli("providers", "get", "airflow-provider-pardot", "--full", "-o", "json")
-    full = json.loads(out[out.index("[") :])  # after any log lines
+    full = json.loads(out[out.index("[{") :])  # after any log lines
     provider = full[0] if isinstance(full, list) else full
     text = json.dumps(provider)
     assert '"connection-type": "pardot"' in text
