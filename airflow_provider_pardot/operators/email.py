@@ -13,6 +13,8 @@ from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotV
 from airflow_provider_pardot.links.pardot import PardotEmailLink
 from airflow_provider_pardot.utils.emails import (
     BOOLEAN_PARAMS,
+    LIST_PARAMS,
+    ONE_TO_ONE_PARAMS,
     scheduled_time_value,
     validate_list_send,
     validate_one_to_one_send,
@@ -27,24 +29,6 @@ if TYPE_CHECKING:
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no", "")
-
-#: The email content parameters both send operators take (Pardot email docs).
-_CONTENT_FIELDS = (
-    "campaign_id",
-    "email_template_id",
-    "text_content",
-    "html_content",
-    "name",
-    "subject",
-    "from_email",
-    "from_name",
-    "from_user_id",
-    "replyto_email",
-    "tags",
-    "operational_email",
-    "scheduled_time",
-)
-_LIST_ONLY_FIELDS = ("list_ids", "suppression_list_ids", "from_assigned_user", "from_account_owner")
 
 
 class _AmbiguousSendFailure(PardotAmbiguousSendError, AirflowFailException):
@@ -231,7 +215,7 @@ class PardotSendListEmailOperator(_BaseSendEmailOperator):
     :param scheduled_time: When Pardot should send the email: a datetime or an ISO 8601 string such
         as ``"{{ data_interval_end }}"`` (templated). Sent at once when not given.
     :param pardot_conn_id: The Pardot connection to use (templated).
-"""
+    """
 
     template_fields: Sequence[str] = (
         "list_ids",
@@ -271,7 +255,7 @@ class PardotSendListEmailOperator(_BaseSendEmailOperator):
         self.from_account_owner = from_account_owner
 
     def execute(self, context: Context) -> int | str | None:
-        params = self._params((*_LIST_ONLY_FIELDS, *_CONTENT_FIELDS))
+        params = self._params(LIST_PARAMS)
         validate_list_send(params)
         self.log.info(
             "Sending list email %r (campaign %s) to lists %s",
@@ -280,7 +264,9 @@ class PardotSendListEmailOperator(_BaseSendEmailOperator):
             params["list_ids"],
         )
         return self._send(
-            context, f"the list email to lists {params['list_ids']}", lambda: self.hook.send_list_email(**params)
+            context,
+            f"the list email to lists {params['list_ids']}",
+            lambda: self.hook.send_list_email(**params),
         )
 
 
@@ -330,7 +316,7 @@ class PardotSendOneToOneEmailOperator(_BaseSendEmailOperator):
     :param scheduled_time: When Pardot should send the email: a datetime or an ISO 8601 string
         (templated). Sent at once when not given.
     :param pardot_conn_id: The Pardot connection to use (templated).
-"""
+    """
 
     template_fields: Sequence[str] = (
         "prospect_id",
@@ -364,7 +350,7 @@ class PardotSendOneToOneEmailOperator(_BaseSendEmailOperator):
         self.prospect_email = prospect_email
 
     def execute(self, context: Context) -> int | str | None:
-        params = self._params(_CONTENT_FIELDS)
+        params = self._params(ONE_TO_ONE_PARAMS)
         prospect_id = None if self.prospect_id in (None, "") else self.prospect_id
         prospect_email = None if self.prospect_email in (None, "") else self.prospect_email
         validate_one_to_one_send(prospect_id=prospect_id, prospect_email=prospect_email, params=params)
@@ -434,7 +420,9 @@ class PardotGetEmailStatsOperator(BaseOperator):
                 stats.get("unique_clicks"),
                 stats.get("opt_outs"),
             )
-            PardotEmailLink.persist(context=context, operator=self, host=self.hook.config.host, email_id=email_id)
+            PardotEmailLink.persist(
+                context=context, operator=self, host=self.hook.config.host, email_id=email_id
+            )
             return stats
         finally:
             self.hook.log_usage()
@@ -443,8 +431,12 @@ class PardotGetEmailStatsOperator(BaseOperator):
 def _email_id(value: Any) -> int:
     """A Pardot email id (a positive integer), or PardotValidationError."""
     if isinstance(value, bool) or value is None:
-        raise PardotValidationError(f"email_id must be a Pardot email id (a positive integer), not {value!r}.")
+        raise PardotValidationError(
+            f"email_id must be a Pardot email id (a positive integer), not {value!r}."
+        )
     text = str(value).strip()
     if not text.isdigit() or int(text) <= 0:
-        raise PardotValidationError(f"email_id must be a Pardot email id (a positive integer), not {value!r}.")
+        raise PardotValidationError(
+            f"email_id must be a Pardot email id (a positive integer), not {value!r}."
+        )
     return int(text)
