@@ -28,7 +28,7 @@ $(VENV2)/.installed: pyproject.toml $(VENV)/.installed
 venv-af2: $(VENV2)/.installed
 
 lint: venv
-	$(VENV)/bin/ruff check airflow_provider_pardot tests
+	$(VENV)/bin/ruff check airflow_provider_pardot tests example_dags scripts benchmarks
 	$(VENV)/bin/mypy
 
 # The whole suite on the newest Airflow 3 (browser test included).
@@ -41,6 +41,10 @@ test-af2: venv-af2
 	$(VENV2)/bin/python -m pytest -m "not ui" --ignore=tests/emulator $(PYTEST_ARGS)
 
 test: lint test-unit test-af2
+
+# The browser test alone: airflow standalone + Debian's headless Chromium driven by Playwright.
+test-ui: venv
+	$(VENV)/bin/python -m pytest -m ui tests/ui $(PYTEST_ARGS)
 
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
