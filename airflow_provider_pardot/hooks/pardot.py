@@ -801,7 +801,7 @@ class PardotAsyncHook(BaseHook):
         return token
 
     async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
-        """Send one idempotent request (GET) with auth, retries and the shared in-flight cap."""
+        """Send one idempotent request (a read, or a cancel) with auth, retries and the shared in-flight cap."""
         import httpx
 
         config = await self.get_config()
@@ -863,8 +863,18 @@ class PardotAsyncHook(BaseHook):
             await asyncio.sleep(backoff_seconds(attempt, config.retry_backoff))
             attempt += 1
 
+    async def cancel_export(self, export_id: int | str) -> dict[str, Any]:
+        """Cancel an unfinished export (a cancel may be repeated safely)."""
+        _require_id("export_id", export_id)
+        config = await self.get_config()
+        version = config.export_api_version
+        params = None if version == 5 else {"format": "json"}
+        body = await self.call("POST", endpoints.export_cancel_path(version, export_id), params=params)
+        return normalise_export(body) if body else {"id": export_id}
+
     async def get_export(self, export_id: int | str) -> dict[str, Any]:
         """Return an export's current state, normalised."""
+        _require_id("export_id", export_id)
         config = await self.get_config()
         version = config.export_api_version
         params = None if version == 5 else {"format": "json"}

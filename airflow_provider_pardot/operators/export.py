@@ -169,6 +169,7 @@ class PardotCreateExportOperator(BaseOperator):
                 pardot_conn_id=self.pardot_conn_id,
                 poll_interval=self.poll_interval,
                 end_time=time.time() + self.timeout,
+                cancel_on_kill=True,
             ),
             method_name="execute_complete",
             # a little slack: the trigger reports its own timeout first (and cancels)

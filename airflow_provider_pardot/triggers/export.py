@@ -47,6 +47,8 @@ class PardotExportTrigger(BaseTrigger):
         comes at once.
     :param max_poll_failures: How many polls in a row may fail (after the hook's own retries)
         before the trigger reports an error.
+    :param cancel_on_kill: Cancel the export when a user kills or marks the waiting task (Airflow
+        3.3+ calls :meth:`on_kill`); set by the operator that created the export, never by sensors.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class PardotExportTrigger(BaseTrigger):
         timeout: float | None = None,
         jitter: bool = True,
         max_poll_failures: int = 3,
+        cancel_on_kill: bool = False,
     ) -> None:
         super().__init__()
         self.export_id = export_id
@@ -69,6 +72,7 @@ class PardotExportTrigger(BaseTrigger):
         self.end_time = end_time
         self.jitter = jitter
         self.max_poll_failures = max(int(max_poll_failures), 1)
+        self.cancel_on_kill = cancel_on_kill
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Serialise the trigger's arguments and its full class path."""
@@ -81,6 +85,7 @@ class PardotExportTrigger(BaseTrigger):
                 "end_time": self.end_time,
                 "jitter": self.jitter,
                 "max_poll_failures": self.max_poll_failures,
+                "cancel_on_kill": self.cancel_on_kill,
             },
         )
 
@@ -99,6 +104,17 @@ class PardotExportTrigger(BaseTrigger):
                 "requests": getattr(hook, "request_count", 0),
             }
         )
+
+    async def on_kill(self) -> None:
+        """The waiting task was killed (Airflow 3.3+): cancel the export it created, best effort."""
+        if not self.cancel_on_kill:
+            return
+        try:
+            await self._hook().cancel_export(self.export_id)
+        except Exception as err:
+            self.log.warning("Could not cancel Pardot export %s: %s", self.export_id, err)
+        else:
+            self.log.info("Canceled Pardot export %s because its task was killed", self.export_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll the export; yield one event."""

@@ -244,3 +244,26 @@ class TestTrigger:
         assert first_polls[-1] - first_polls[0] > interval / 3
         assert first_polls[-1] <= interval + 0.3
         assert pardot.state()["max_in_flight"] <= 5
+
+
+class TestTriggerOnKill:
+    """Airflow 3.3 calls ``on_kill`` when a user kills a deferred task."""
+
+    def test_cancels_the_export_it_was_told_to(self, pardot):
+        export_id = create_export(pardot)
+        trigger = PardotExportTrigger(export_id=export_id, poll_interval=1, cancel_on_kill=True)
+        asyncio.run(trigger.on_kill())
+        assert pardot.get_export(export_id)["state"] == "Canceled"
+
+    def test_sensor_trigger_leaves_the_export_alone(self, pardot):
+        export_id = create_export(pardot)
+        before = len(pardot.requests())
+        asyncio.run(PardotExportTrigger(export_id=export_id, poll_interval=1).on_kill())
+        assert len(pardot.requests()) == before
+        assert pardot.get_export(export_id)["state"] != "Canceled"
+
+    def test_refused_cancel_is_only_logged(self, pardot):
+        export_id = create_export(pardot)
+        pardot.set_export(export_id, state="Complete")
+        asyncio.run(PardotExportTrigger(export_id=export_id, cancel_on_kill=True).on_kill())  # no raise
+        assert pardot.get_export(export_id)["state"] == "Complete"
