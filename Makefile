@@ -49,6 +49,13 @@ test-ui: venv
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
+BENCH_ARGS ?=
+
+# Benchmarks against the emulator (~4-8 min); writes benchmarks/RESULTS.md. Not part of make test.
+bench: venv venv-af2
+	$(UV) pip install -q -p $(VENV)/bin/python -r benchmarks/requirements.txt
+	$(VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(VENV2) .pytest_cache .mypy_cache .ruff_cache test-artifacts
 

@@ -46,11 +46,16 @@ class PardotRateLimitError(PardotApiError):
     """Pardot's concurrent-request limit (66), daily allocation (122, HTTP 429) or the local budget was hit."""
 
 
-class PardotValidationError(PardotApiError):
-    """Bad input, caught before any request was sent."""
+class PardotValidationError(PardotApiError, AirflowFailException):
+    """
+    Bad input, caught before any request was sent.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    Also an :class:`AirflowFailException`: the same input fails the same way, so the task fails at
+    once instead of using up its retries.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, http_status: int | None = None) -> None:
+        super().__init__(message, code=code, http_status=http_status)
 
 
 class PardotExportError(PardotApiError, AirflowFailException):
@@ -62,9 +67,10 @@ class PardotExportError(PardotApiError, AirflowFailException):
     """
 
 
-class PardotAmbiguousSendError(PardotApiError):
+class PardotAmbiguousSendError(PardotApiError, AirflowFailException):
     """
     A create or send request may have reached Pardot, but no answer came back.
 
-    The action may have happened: it is never repeated automatically.
+    The action may have happened, so it is never repeated automatically: neither by the hook nor,
+    being an :class:`AirflowFailException`, by the task's retries.
     """

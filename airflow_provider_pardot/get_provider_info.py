@@ -68,6 +68,22 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Retry budget for safe requests; default 5.",
         "schema": {"type": ["string", "null"]},
     },
+    "retry_backoff": {
+        "label": "Retry backoff (seconds)",
+        "description": "First wait before a retry (exponential with jitter); default 1.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "verify_ssl": {
+        "label": "Verify TLS certificates",
+        "description": "true (default); false only for a test server with a self-signed certificate.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "jwt_audience": {
+        "label": "JWT audience",
+        "description": "For jwt_bearer: the aud claim; default https://login.salesforce.com "
+        "(https://test.salesforce.com for sandboxes).",
+        "schema": {"type": ["string", "null"]},
+    },
     "daily_request_budget": {
         "label": "Daily request budget",
         "description": "Stop sending once the account's usage reaches this many requests, or this share "

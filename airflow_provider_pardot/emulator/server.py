@@ -595,7 +595,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json(200, {"expired": emu.auth.expire_all()})
             if segs == ["faults"]:
                 if m == "POST":
-                    emu.faults.set(data.get("rules", data if isinstance(data, list) else []))
+                    emu.faults.set(data if isinstance(data, list) else data.get("rules", []))
                 elif m == "DELETE":
                     emu.faults.clear()
                 return self._json(

@@ -47,6 +47,7 @@ from airflow_provider_pardot.utils.usage import (
     USAGE_RESPONSE_HEADER,
     ApiUsage,
     parse_usage,
+    usage_line,
 )
 
 if TYPE_CHECKING:
@@ -157,11 +158,8 @@ class PardotHook(BaseHook):
 
     def usage_summary(self) -> str:
         """``"Pardot API: 37 requests by this task; account usage 1,234/25,000 today"``."""
-        text = f"Pardot API: {self.request_count} requests by this task"
         usage = USAGE.get(self.config.business_unit_id) if "config" in self.__dict__ else None
-        if usage is not None:
-            text += f"; account usage {usage} today"
-        return text
+        return usage_line(self.request_count, usage)
 
     def log_usage(self) -> None:
         self.log.info("%s", self.usage_summary())
@@ -363,7 +361,11 @@ class PardotHook(BaseHook):
                     Failure.DROPPED,
                     PardotApiError(f"{method} {urlsplit(url).path}: answer cut off ({type(err).__name__})"),
                 ) from None
-        error = error_from_response(raw, response.headers.get("Content-Type", ""), response.status_code)
+        parsed = responses.load_json(raw)
+        response.pardot_json = parsed  # type: ignore[attr-defined]  # decoded once, read by call()
+        error = error_from_response(
+            raw, response.headers.get("Content-Type", ""), response.status_code, parsed=parsed
+        )
         if error is None and 300 <= response.status_code < 400:
             error = PardotApiError(
                 f"Pardot answered a redirect (HTTP {response.status_code}); check the connection host",
@@ -388,7 +390,7 @@ class PardotHook(BaseHook):
         response = self.request(
             method, path, params=params, data=data, json=json, idempotent=idempotent, action=action
         )
-        return responses.parse_body(response.content)
+        return responses.parse_body(response.content, getattr(response, "pardot_json", None))
 
     def _v(self) -> int:
         return self.config.api_version
@@ -724,6 +726,11 @@ class PardotAsyncHook(BaseHook):
         self.request_count = 0
         self._config: PardotConnectionConfig | None = None
 
+    @property
+    def last_usage(self) -> ApiUsage | None:
+        """The account's usage as last reported to this process (``None`` before any answer)."""
+        return USAGE.get(self._config.business_unit_id) if self._config else None
+
     async def get_config(self) -> PardotConnectionConfig:
         if self._config is None:
             from airflow.providers.common.compat.connection import (
@@ -839,9 +846,12 @@ class PardotAsyncHook(BaseHook):
                 usage = parse_usage(response.headers.get(USAGE_RESPONSE_HEADER))
                 if usage is not None:
                     USAGE.put(config.business_unit_id, usage)
-                found = error_from_response(raw, response.headers.get("Content-Type", ""), status)
+                parsed = responses.load_json(raw)
+                found = error_from_response(
+                    raw, response.headers.get("Content-Type", ""), status, parsed=parsed
+                )
                 if found is None:
-                    return responses.parse_body(raw)
+                    return responses.parse_body(raw, parsed)
                 error = found
                 failure = classify_code(error.code, error.http_status)
             else:

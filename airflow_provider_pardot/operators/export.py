@@ -12,6 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError, PardotValidationError
 from airflow_provider_pardot.links.pardot import PardotExportLink
 from airflow_provider_pardot.utils.exports import COMPLETE, FINISHED_STATES, failure_reason, validate_export
+from airflow_provider_pardot.utils.usage import usage_line
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,7 +56,7 @@ class PardotCreateExportOperator(BaseOperator):
         to move the result files.
 
     :param object_name: The object to export: ``visitorActivity``, ``listMembership``,
-        ``prospect``, ``prospectAccount``, ``visitor``. (templated)
+        ``prospect``, ``prospectAccount``, ``visitor``, ``externalActivity``. (templated)
     :param procedure: The export procedure, e.g. ``filter_by_created_at``. (templated)
     :param arguments: The procedure's arguments, e.g. ``{"created_after": "2024-01-01 00:00:00"}``;
         dates as strings, dates or datetimes. (templated)
@@ -213,7 +214,7 @@ class PardotCreateExportOperator(BaseOperator):
         export_id = event.get("export_id")
         status = event.get("status")
         message = event.get("message", "")
-        self.log.info("Pardot API: %s requests by the trigger", event.get("requests", 0))
+        self.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
         if status == "success":
             self.log.info("%s", message)
             return export_id

@@ -42,7 +42,11 @@ def _fields(**values: Any) -> dict[str, Any]:
     for name, value in values.items():
         if value is None:
             continue
-        if name in BOOLEAN_LIST_FIELDS and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        if (
+            name in BOOLEAN_LIST_FIELDS
+            and isinstance(value, str)
+            and value.strip().lower() in ("true", "false")
+        ):
             value = value.strip().lower() == "true"
         out[name] = value
     return out
@@ -204,7 +208,9 @@ class PardotUpdateListOperator(_BaseListOperator):
         try:
             record = self.hook.update_list(list_id, **fields)
             self.log.info("Updated Pardot list %s: %s", list_id, ", ".join(sorted(fields)))
-            PardotListLink.persist(context=context, operator=self, host=self.hook.config.host, list_id=list_id)
+            PardotListLink.persist(
+                context=context, operator=self, host=self.hook.config.host, list_id=list_id
+            )
             return record
         finally:
             self.hook.log_usage()
@@ -223,6 +229,7 @@ class PardotDeleteListOperator(_BaseListOperator):
     """
 
     template_fields: Sequence[str] = ("list_id", "pardot_conn_id")
+    operator_extra_links: tuple[PardotListLink, ...] = ()  # a deleted list has no page to link to
 
     def __init__(self, *, list_id: int | str, missing_ok: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_pardot.exceptions import PardotExportError
 from airflow_provider_pardot.utils.exports import COMPLETE, failure_reason
+from airflow_provider_pardot.utils.usage import usage_line
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -116,7 +117,7 @@ class PardotExportSensor(BaseSensorOperator):
         """Finish after the trigger: return the export, or fail with the reason."""
         status = event.get("status")
         message = event.get("message", "")
-        self.log.info("Pardot API: %s requests by the trigger", event.get("requests", 0))
+        self.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
         if status == "success":
             self.log.info("%s", message)
             return event["export"]

@@ -84,8 +84,8 @@ class CsvRowCounter:
                 self.newlines += chunk.count(b"\n")
         else:
             parts = chunk.split(b'"')
-            for i in range(1 if self.in_quotes else 0, len(parts), 2):
-                self.newlines += parts[i].count(b"\n")
+            # the parts outside quotes, counted in one pass in C
+            self.newlines += b"".join(parts[1 if self.in_quotes else 0 :: 2]).count(b"\n")
             if len(parts) % 2 == 0:  # an odd number of quotes
                 self.in_quotes = not self.in_quotes
         self._last = chunk[-1:]

@@ -102,6 +102,7 @@ class PardotExportTrigger(BaseTrigger):
                 "export": export,
                 "message": message,
                 "requests": getattr(hook, "request_count", 0),
+                "usage": str(hook.last_usage) if hook is not None and hook.last_usage else None,
             }
         )
 
@@ -129,7 +130,7 @@ class PardotExportTrigger(BaseTrigger):
                     delay = max(0.0, min(delay, self.end_time - time.time()))
                 if delay:
                     await asyncio.sleep(delay)
-                delay = self.poll_interval
+                polled_at = time.monotonic()
                 try:
                     export = await hook.get_export(self.export_id)
                 except _FINAL_ERRORS:
@@ -161,6 +162,8 @@ class PardotExportTrigger(BaseTrigger):
                         )
                         return
                     self.log.info("Pardot export %s is %s", self.export_id, export.get("state"))
+                # a fixed rate: the next poll is one interval after this one began
+                delay = max(0.0, self.poll_interval - (time.monotonic() - polled_at))
                 if self.end_time is not None and time.time() >= self.end_time:
                     state = export.get("state") if export else "unknown"
                     yield self._event(

@@ -58,15 +58,33 @@ def _xml_to_value(element: ET.Element) -> Any:
     return out
 
 
-def parse_body(raw: bytes) -> Any:
-    """Parse a successful v3/v4/v5 body (JSON or XML) and drop the ``@attributes`` envelope."""
-    stripped = raw.strip()
-    if not stripped:
+def load_json(raw: bytes) -> Any:
+    """The body decoded from JSON, or ``None`` when it is not JSON (XML, HTML, empty)."""
+    stripped = raw.lstrip()
+    if not stripped.startswith((b"{", b"[")):
         return None
-    if stripped.startswith(b"<"):
-        body: Any = _xml_to_value(ET.fromstring(stripped)) or {}
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return None
+
+
+def parse_body(raw: bytes, parsed: Any = None) -> Any:
+    """
+    Parse a successful v3/v4/v5 body (JSON or XML) and drop the ``@attributes`` envelope.
+
+    :param parsed: the body already decoded from JSON (see :func:`load_json`), to decode only once
+    """
+    if parsed is not None:
+        body: Any = parsed
     else:
-        body = json.loads(stripped)
+        stripped = raw.strip()
+        if not stripped:
+            return None
+        if stripped.startswith(b"<"):
+            body = _xml_to_value(ET.fromstring(stripped)) or {}
+        else:
+            body = json.loads(stripped)
     if isinstance(body, dict):
         body.pop("@attributes", None)
     return body

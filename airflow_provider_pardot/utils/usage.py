@@ -49,6 +49,14 @@ def parse_usage(header: str | None) -> ApiUsage | None:
     return None
 
 
+def usage_line(requests: int, usage: ApiUsage | str | None, who: str = "this task") -> str:
+    """``"Pardot API: 37 requests by this task; account usage 1,234/25,000 today"``."""
+    text = f"Pardot API: {requests} requests by {who}"
+    if usage:
+        text += f"; account usage {usage} today"
+    return text
+
+
 @dataclass(frozen=True)
 class DailyBudget:
     """``daily_request_budget``: a number of requests, or a share of the daily maximum (``"80%"``)."""
