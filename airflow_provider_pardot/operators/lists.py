@@ -53,7 +53,7 @@ def _fields(**values: Any) -> dict[str, Any]:
 
 
 class _BaseListOperator(BaseOperator):
-    operator_extra_links = (PardotListLink(),)
+    operator_extra_links: tuple[PardotListLink, ...] = (PardotListLink(),)
     ui_color = "#e6f2ff"
 
     def __init__(self, *, pardot_conn_id: str = "pardot_default", **kwargs: Any) -> None:
