@@ -30,7 +30,7 @@ def peak_mib() -> float:
 
 def apply_variant(variant: str) -> None:
     """Analysis only (README.md): switch parts of the operator's per-byte work off or swap them."""
-    from airflow_provider_pardot.transfers import pardot_to_object_storage as transfer
+    from airflow_provider_pardot.utils import streams as transfer
 
     parts = set(filter(None, variant.split("+")))
     if "no-sha" in parts:

@@ -15,334 +15,50 @@ Both operators write through :class:`ObjectStoragePath` and share one way of pla
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import re
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import (
-    AirflowException,
-    AirflowFailException,
-    BaseOperator,
-    ObjectStoragePath,
-)
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError
 from airflow_provider_pardot.links.pardot import PardotExportLink
 from airflow_provider_pardot.utils.exports import COMPLETE, failure_reason
+from airflow_provider_pardot.utils.parquet import PARQUET_CHUNK_ROWS as PARQUET_CHUNK_ROWS
+from airflow_provider_pardot.utils.parquet import csv_to_parquet, csv_value, kind, records_to_parquet
+from airflow_provider_pardot.utils.storage import MANIFEST_NAME as MANIFEST_NAME
+from airflow_provider_pardot.utils.storage import Destination, uri
+from airflow_provider_pardot.utils.streams import PROGRESS_LOG_SECONDS as PROGRESS_LOG_SECONDS
+from airflow_provider_pardot.utils.streams import (
+    CountingWriter,
+    CsvRowCounter,
+    Progress,
+    Unclosable,
+    header_key,
+    split_header,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Iterator, Sequence
 
-    from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
 
     from airflow_provider_pardot.hooks.pardot import PardotHook
 
 #: Pardot serves at most five requests at a time per account.
 MAX_DOWNLOADS = 5
-MANIFEST_NAME = "_manifest.json"
 EXPORT_FORMATS = ("csv", "parquet")
 QUERY_FORMATS = ("jsonl", "csv", "parquet")
-#: Rows per pandas chunk when converting CSV to Parquet (bounded memory).
-PARQUET_CHUNK_ROWS = 20_000
-PROGRESS_LOG_SECONDS = 10.0
 
 
 class _Stopped(Exception):
     """Another download failed or the task was killed: stop this one."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Small streaming helpers
-# ---------------------------------------------------------------------------------------------
-class CsvRowCounter:
-    """
-    Count CSV records in a byte stream fed chunk by chunk.
-
-    Counts the newlines outside double quotes (a quoted field may hold newlines; ``""`` inside a
-    quoted field toggles twice and so changes nothing), plus a last line without a newline.
-    """
-
-    def __init__(self) -> None:
-        self.newlines = 0
-        self.in_quotes = False
-        self._last = b""
-
-    def feed(self, chunk: bytes) -> None:
-        if not chunk:
-            return
-        if b'"' not in chunk:
-            if not self.in_quotes:
-                self.newlines += chunk.count(b"\n")
-        else:
-            parts = chunk.split(b'"')
-            # the parts outside quotes, counted in one pass in C
-            self.newlines += b"".join(parts[1 if self.in_quotes else 0 :: 2]).count(b"\n")
-            if len(parts) % 2 == 0:  # an odd number of quotes
-                self.in_quotes = not self.in_quotes
-        self._last = chunk[-1:]
-
-    @property
-    def lines(self) -> int:
-        """Records including the header."""
-        return self.newlines + (1 if self._last not in (b"", b"\n") else 0)
-
-    @property
-    def rows(self) -> int:
-        """Records excluding the header."""
-        return max(self.lines - 1, 0)
-
-
-def _split_header(buffer: bytes) -> tuple[bytes, bytes] | None:
-    """``(header line incl. its newline, rest)`` once ``buffer`` holds a whole first line."""
-    in_quotes = False
-    for pos, byte in enumerate(buffer):
-        if byte == 0x22:  # "
-            in_quotes = not in_quotes
-        elif byte == 0x0A and not in_quotes:  # \n
-            return buffer[: pos + 1], buffer[pos + 1 :]
-    return None
-
-
-def _header_key(header: bytes) -> bytes:
-    return header.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n")
-
-
-class _ChunkStream(io.RawIOBase):
-    """A readable binary file over an iterator of byte chunks (for pandas)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._view = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not len(self._view):
-            try:
-                self._view = memoryview(next(self._chunks))
-            except StopIteration:
-                return 0
-        size = min(len(buffer), len(self._view))
-        buffer[:size] = self._view[:size]
-        self._view = self._view[size:]
-        return size
-
-
-class _CountingWriter:
-    """Wrap a binary file: count and hash what is written."""
-
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
-        self.bytes = 0
-        self.sha256 = hashlib.sha256()
-
-    def write(self, data: Any) -> int:
-        data = bytes(data)
-        self._handle.write(data)
-        self.bytes += len(data)
-        self.sha256.update(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.bytes
-
-    def flush(self) -> None:
-        self._handle.flush()
-
-    @property
-    def closed(self) -> bool:
-        return self._handle.closed
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return False
-
-    def close(self) -> None:  # the owner closes the real file
-        self.flush()
-
-
-class _Progress:
-    """Thread-safe progress, logged every few seconds and at each finished file."""
-
-    def __init__(self, log: Any, label: str, files_total: int, every: float = PROGRESS_LOG_SECONDS) -> None:
-        self.log = log
-        self.label = label
-        self.files_total = files_total
-        self.every = every
-        self.started = time.monotonic()
-        self._last_log = self.started
-        self._lock = threading.Lock()
-        self.bytes = 0
-        self.rows = 0
-        self.files = 0
-
-    def add_bytes(self, count: int) -> None:
-        with self._lock:
-            self.bytes += count
-            now = time.monotonic()
-            if now - self._last_log < self.every:
-                return
-            self._last_log = now
-        self._log("in progress")
-
-    def file_done(self, name: str, rows: int) -> None:
-        with self._lock:
-            self.files += 1
-            self.rows += rows
-            self._last_log = time.monotonic()
-        self._log(f"finished {name}")
-
-    def _log(self, what: str) -> None:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        self.log.info(
-            "%s: %s; %d/%d files, %s rows, %.1f MB in %.1fs (%.1f MB/s)",
-            self.label,
-            what,
-            self.files,
-            self.files_total,
-            f"{self.rows:,}",
-            self.bytes / 1e6,
-            elapsed,
-            self.bytes / 1e6 / elapsed,
-        )
-
-
-def _uri(path: ObjectStoragePath) -> str:
-    protocol = path.protocol if isinstance(path.protocol, str) else path.protocol[0]
-    if protocol in ("file", "local", ""):
-        return f"file://{path.path}"
-    return f"{protocol}://{path.path}"
-
-
-#: ``.<final name>.<run token>.tmp``: where a file is written before it is moved into place.
-_TEMPORARY = re.compile(r"\.(.+)\.([0-9a-f]{12})\.tmp")
-
-
-class _Destination:
-    """
-    A destination folder where files are staged under temporary names and placed atomically.
-
-    Every temporary is ``.<final name>.<run token>.tmp`` in the same folder, so the final move is
-    a rename on file systems and a server-side copy on object stores (an object appears whole).
-    """
-
-    def __init__(self, dest: str | ObjectStoragePath, conn_id: str | None, log: Any) -> None:
-        if isinstance(dest, ObjectStoragePath) and conn_id is None:
-            self.base = dest
-        else:
-            self.base = ObjectStoragePath(str(dest), conn_id=conn_id)
-        self.log = log
-        self.token = uuid.uuid4().hex[:12]
-        self._lock = threading.Lock()
-        self._temporaries: dict[str, ObjectStoragePath] = {}
-        self._placed: list[ObjectStoragePath] = []
-
-    def path(self, name: str) -> ObjectStoragePath:
-        return self.base / name
-
-    def uri(self, name: str) -> str:
-        return _uri(self.path(name))
-
-    def prepare(self, names: Iterable[str], overwrite: bool) -> None:
-        """Create the folder (on file systems) and refuse existing files unless ``overwrite``."""
-        protocol = self.base.protocol if isinstance(self.base.protocol, str) else self.base.protocol[0]
-        if protocol in ("file", "local", ""):
-            self.base.mkdir(parents=True, exist_ok=True)
-        self.sweep_temporaries({*names, MANIFEST_NAME})
-        if overwrite:
-            return
-        existing = [self.uri(name) for name in (*names, MANIFEST_NAME) if self.path(name).exists()]
-        if existing:
-            raise AirflowFailException(
-                f"Refusing to overwrite {len(existing)} existing file(s) under {_uri(self.base)} "
-                f"(overwrite=False): {', '.join(existing[:5])}{' ...' if len(existing) > 5 else ''}"
-            )
-
-    def sweep_temporaries(self, names: set[str]) -> None:
-        """Remove temporaries of these names left by an earlier run that was killed outright."""
-        try:
-            entries = list(self.base.iterdir())
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        for entry in entries:
-            match = _TEMPORARY.fullmatch(entry.name)
-            if match and match.group(1) in names and match.group(2) != self.token:
-                self.log.info("Removing %s, a partial file left by an interrupted run", _uri(entry))
-                entry.unlink()
-
-    def temporary(self, name: str) -> ObjectStoragePath:
-        tmp = self.base / f".{name}.{self.token}.tmp"
-        with self._lock:
-            self._temporaries[name] = tmp
-        return tmp
-
-    def _move(self, src: ObjectStoragePath, dst: ObjectStoragePath) -> None:
-        src.fs.mv(src.path, dst.path)
-
-    def place(self, names: Sequence[str], overwrite: bool) -> None:
-        """Move every staged file to its final name (the manifest, if any, goes first)."""
-        manifest = self.path(MANIFEST_NAME)
-        if overwrite and manifest.exists():
-            manifest.unlink()  # no manifest = not a complete delivery, until the new one is written
-        for name in names:
-            tmp = self._temporaries[name]
-            final = self.path(name)
-            self._move(tmp, final)
-            with self._lock:
-                self._temporaries.pop(name, None)
-                self._placed.append(final)
-
-    def write_manifest(self, manifest: dict[str, Any]) -> str:
-        tmp = self.temporary(MANIFEST_NAME)
-        with tmp.open("wb") as handle:
-            handle.write(json.dumps(manifest, indent=2, default=str).encode("utf-8"))
-        self.place([MANIFEST_NAME], overwrite=False)
-        return self.uri(MANIFEST_NAME)
-
-    def remove_stale_parts(self, keep: set[str], suffix: str) -> None:
-        """After an overwrite, remove ``part-NNNNN.<suffix>`` files of an earlier, longer run."""
-        try:
-            entries = list(self.base.iterdir())
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        for entry in entries:
-            name = entry.name
-            if (
-                name.startswith("part-")
-                and name.endswith(f".{suffix}")
-                and name[5 : -len(suffix) - 1].isdigit()
-                and name not in keep
-            ):
-                self.log.info("Removing %s, left by an earlier run (overwrite=True)", _uri(entry))
-                entry.unlink()
-
-    def discard(self) -> None:
-        """Remove this run's temporaries and anything it placed (after a failure)."""
-        with self._lock:
-            doomed = list(self._temporaries.values()) + self._placed
-            self._temporaries.clear()
-            self._placed = []
-        for path in doomed:
-            try:
-                if path.exists():
-                    path.unlink()
-            except Exception as err:  # keep cleaning the rest
-                self.log.warning("Could not remove %s: %s", _uri(path), err)
 
 
 def _check_format(file_format: str, allowed: tuple[str, ...]) -> str:
@@ -419,7 +135,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         self.max_concurrency = max_concurrency
         self.pardot_conn_id = pardot_conn_id
         self._stop = threading.Event()
-        self._destination: _Destination | None = None
+        self._destination: Destination | None = None
 
     @cached_property
     def hook(self) -> PardotHook:
@@ -463,18 +179,18 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         else:
             names = [f"part-{i:05d}.{suffix}" for i in range(len(urls))]
 
-        destination = self._destination = _Destination(self.dest, self.dest_conn_id, self.log)
+        destination = self._destination = Destination(self.dest, self.dest_conn_id, self.log)
         destination.prepare(names, self.overwrite)
         self.log.info(
             "Moving %d result file(s) of Pardot export %s to %s as %s%s (%d at a time)",
             len(urls),
             self.export_id,
-            _uri(destination.base),
+            uri(destination.base),
             suffix,
             ", merged" if self.merge else "",
             self.concurrency,
         )
-        progress = _Progress(self.log, f"Pardot export {self.export_id}", len(names))
+        progress = Progress(self.log, f"Pardot export {self.export_id}", len(names))
         try:
             if self.merge and urls:
                 files = [self._merge(hook, urls, names[0], destination, progress)]
@@ -511,7 +227,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         return [f["uri"] for f in files]
 
     # -- downloads ----------------------------------------------------------------------------
-    def _chunks(self, hook: PardotHook, url: str, progress: _Progress) -> Iterator[bytes]:
+    def _chunks(self, hook: PardotHook, url: str, progress: Progress) -> Iterator[bytes]:
         for chunk in hook.iter_result(url):
             if self._stop.is_set():
                 raise _Stopped()
@@ -523,8 +239,8 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         hook: PardotHook,
         urls: list[str],
         names: list[str],
-        destination: _Destination,
-        progress: _Progress,
+        destination: Destination,
+        progress: Progress,
     ) -> list[dict[str, Any]]:
         if not urls:
             return []
@@ -546,16 +262,16 @@ class PardotExportToObjectStorageOperator(BaseOperator):
             return [f.result() for f in futures]
 
     def _one_file(
-        self, hook: PardotHook, url: str, name: str, destination: _Destination, progress: _Progress
+        self, hook: PardotHook, url: str, name: str, destination: Destination, progress: Progress
     ) -> dict[str, Any]:
         if self._stop.is_set():
             raise _Stopped()
         tmp = destination.temporary(name)
         chunks = self._chunks(hook, url, progress)
         with tmp.open("wb") as handle:
-            writer = _CountingWriter(handle)
+            writer = CountingWriter(handle)
             if self.file_format == "parquet":
-                rows = _csv_to_parquet(chunks, writer, None)[0]
+                rows = csv_to_parquet(chunks, writer, None)[0]
             else:
                 counter = CsvRowCounter()
                 for chunk in chunks:
@@ -577,17 +293,17 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         hook: PardotHook,
         urls: list[str],
         name: str,
-        destination: _Destination,
-        progress: _Progress,
+        destination: Destination,
+        progress: Progress,
     ) -> dict[str, Any]:
         tmp = destination.temporary(name)
         with tmp.open("wb") as handle:
-            writer = _CountingWriter(handle)
+            writer = CountingWriter(handle)
             if self.file_format == "parquet":
                 state = None
                 rows = 0
                 for url in urls:
-                    added, state = _csv_to_parquet(
+                    added, state = csv_to_parquet(
                         self._chunks(hook, url, progress), writer, state, keep_open=True
                     )
                     rows += added
@@ -603,7 +319,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
                     for chunk in self._chunks(hook, url, progress):
                         if not header_done:
                             pending += chunk
-                            split = _split_header(pending)
+                            split = split_header(pending)
                             if split is None:
                                 continue
                             header, chunk = split
@@ -613,7 +329,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
                                 first_header = header
                                 counter.feed(header)
                                 writer.write(header)
-                            elif _header_key(header) != _header_key(first_header):
+                            elif header_key(header) != header_key(first_header):
                                 raise AirflowException(
                                     f"Cannot merge: {url} has a different header than the first file."
                                 )
@@ -639,59 +355,6 @@ class PardotExportToObjectStorageOperator(BaseOperator):
             "sha256": writer.sha256.hexdigest(),
             "sources": urls,
         }
-
-
-def _csv_to_parquet(
-    chunks: Iterator[bytes], out: _CountingWriter, state: dict[str, Any] | None, *, keep_open: bool = False
-) -> tuple[int, dict[str, Any] | None]:
-    """
-    Convert one CSV stream to Parquet in bounded chunks; return (rows, writer state).
-
-    Without ``keep_open`` the Parquet file is finished and closed. With it (merge), the writer
-    state is returned (and may be passed back in for the next file); the caller closes
-    ``state["writer"]``. Every column is a nullable string.
-    """
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    reader = pd.read_csv(
-        io.BufferedReader(_ChunkStream(chunks), buffer_size=1 << 20),
-        chunksize=PARQUET_CHUNK_ROWS,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        encoding="utf-8-sig",
-    )
-    rows = 0
-    own_state = state
-    with reader:
-        for frame in reader:
-            if own_state is None:
-                schema = pa.schema([(str(col), pa.string()) for col in frame.columns])
-                own_state = {
-                    "schema": schema,
-                    "writer": pq.ParquetWriter(out, schema),
-                    "columns": list(frame.columns),
-                }
-            elif list(frame.columns) != own_state["columns"]:
-                raise AirflowException("Cannot merge: the result files have different headers.")
-            table = pa.Table.from_pandas(frame, schema=own_state["schema"], preserve_index=False)
-            own_state["writer"].write_table(table)
-            rows += len(frame)
-        if own_state is None:
-            columns = [str(c) for c in getattr(reader, "orig_names", None) or _reader_columns(reader)]
-            schema = pa.schema([(c, pa.string()) for c in columns])
-            own_state = {"schema": schema, "writer": pq.ParquetWriter(out, schema), "columns": columns}
-    if not keep_open:
-        own_state["writer"].close()
-        return rows, None
-    return rows, own_state
-
-
-def _reader_columns(reader: Any) -> list[str]:
-    engine = getattr(reader, "_engine", None)
-    return list(getattr(engine, "orig_names", None) or [])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -746,7 +409,7 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         self.file_format = _check_format(file_format, QUERY_FORMATS)
         self.overwrite = overwrite
         self.pardot_conn_id = pardot_conn_id
-        self._destination: _Destination | None = None
+        self._destination: Destination | None = None
 
     @cached_property
     def hook(self) -> PardotHook:
@@ -771,14 +434,14 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
 
     def _execute(self, hook: PardotHook, criteria: dict[str, Any]) -> list[str]:
         name = f"part-00000.{self.file_format}"
-        destination = self._destination = _Destination(self.dest, self.dest_conn_id, self.log)
+        destination = self._destination = Destination(self.dest, self.dest_conn_id, self.log)
         destination.prepare([name], self.overwrite)
-        progress = _Progress(self.log, f"Pardot {self.object_name} query", 1)
+        progress = Progress(self.log, f"Pardot {self.object_name} query", 1)
         records = hook.query(self.object_name, **criteria)
         try:
             tmp = destination.temporary(name)
             with tmp.open("wb") as handle:
-                writer = _CountingWriter(handle)
+                writer = CountingWriter(handle)
                 if self.file_format == "jsonl":
                     rows = 0
                     for rows, record in enumerate(records, start=1):  # noqa: B007
@@ -819,109 +482,27 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         )
         return [str(file_entry["uri"])]
 
-    def _spooled(
-        self, records: Iterator[dict[str, Any]], writer: _CountingWriter, progress: _Progress
-    ) -> int:
+    def _spooled(self, records: Iterator[dict[str, Any]], writer: CountingWriter, progress: Progress) -> int:
         columns: dict[str, set[str]] = {}
         rows = 0
         with tempfile.TemporaryFile("w+b") as spool:
             for record in records:
                 for key, value in record.items():
-                    columns.setdefault(key, set()).add(_kind(value))
+                    columns.setdefault(key, set()).add(kind(value))
                 spool.write(json.dumps(record, default=str, ensure_ascii=False).encode("utf-8") + b"\n")
                 rows += 1
             spool.seek(0)
             names = list(columns)
             lines = (json.loads(line) for line in spool)
             if self.file_format == "csv":
-                text = io.TextIOWrapper(_Unclosable(writer), encoding="utf-8", newline="")  # type: ignore[type-var]
+                text = io.TextIOWrapper(Unclosable(writer), encoding="utf-8", newline="")  # type: ignore[type-var]
                 out = csv.writer(text, lineterminator="\n")
                 out.writerow(names)
                 for record in lines:
-                    out.writerow([_csv_value(record.get(col)) for col in names])
+                    out.writerow([csv_value(record.get(col)) for col in names])
                 text.flush()
                 text.detach()
             else:
-                _records_to_parquet(lines, names, columns, writer)
+                records_to_parquet(lines, names, columns, writer)
         progress.add_bytes(writer.bytes)
         return rows
-
-
-class _Unclosable(io.RawIOBase):
-    def __init__(self, target: _CountingWriter) -> None:
-        self._target = target
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        return self._target.write(data)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, (dict, list)):
-        return "nested"
-    return "str"
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, default=str, ensure_ascii=False)
-    return value
-
-
-def _records_to_parquet(
-    records: Iterator[dict[str, Any]], names: list[str], kinds: dict[str, set[str]], out: _CountingWriter
-) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    def arrow_type(found: set[str]) -> Any:
-        found = found - {"null"}
-        if not found:
-            return pa.string()
-        if found == {"bool"}:
-            return pa.bool_()
-        if found == {"int"}:
-            return pa.int64()
-        if found <= {"int", "float"}:
-            return pa.float64()
-        return pa.string()
-
-    schema = pa.schema([(name, arrow_type(kinds[name])) for name in names])
-
-    def convert(value: Any, kind: Any) -> Any:
-        if value is None:
-            return None
-        if kind == pa.string():
-            if isinstance(value, (dict, list)):
-                return json.dumps(value, default=str, ensure_ascii=False)
-            if isinstance(value, bool):
-                return "true" if value else "false"
-            return str(value)
-        if kind == pa.float64():
-            return float(value)
-        return value
-
-    types = [schema.field(name).type for name in names]
-    with pq.ParquetWriter(out, schema) as parquet:
-        batch: list[dict[str, Any]] = []
-        for record in records:
-            batch.append({n: convert(record.get(n), t) for n, t in zip(names, types, strict=True)})
-            if len(batch) >= PARQUET_CHUNK_ROWS:
-                parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
-                batch = []
-        if batch or not names:
-            parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
