@@ -23,7 +23,12 @@ from airflow_provider_pardot.exceptions import (
     PardotValidationError,
 )
 from airflow_provider_pardot.utils import endpoints, responses
-from airflow_provider_pardot.utils.auth import read_token_response, token_endpoint, token_request_form
+from airflow_provider_pardot.utils.auth import (
+    read_token_response,
+    token_endpoint,
+    token_request_form,
+    unreachable,
+)
 from airflow_provider_pardot.utils.connection import SECRET_EXTRAS, PardotConnectionConfig, build_config
 from airflow_provider_pardot.utils.criteria import validate_query
 from airflow_provider_pardot.utils.emails import send_params, validate_list_send, validate_one_to_one_send
@@ -190,14 +195,8 @@ class PardotHook(BaseHook):
                 verify=config.verify_ssl,
             )
         except requests.RequestException as err:
-            raise PardotAuthError(
-                f"Could not reach the Salesforce token endpoint {endpoint}: {type(err).__name__}"
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        token = read_token_response(response.status_code, body, endpoint)
+            raise unreachable(endpoint, err) from None
+        token = read_token_response(response.status_code, response.content, endpoint)
         self._mask(token)
         return token
 
@@ -793,14 +792,8 @@ class PardotAsyncHook(BaseHook):
                     endpoint, data=token_request_form(config), timeout=config.timeout
                 )
             except httpx.HTTPError as err:
-                raise PardotAuthError(
-                    f"Could not reach the Salesforce token endpoint {endpoint}: {type(err).__name__}"
-                ) from None
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            token = read_token_response(response.status_code, body, endpoint)
+                raise unreachable(endpoint, err) from None
+            token = read_token_response(response.status_code, response.content, endpoint)
             from airflow.providers.common.compat.sdk import mask_secret
 
             mask_secret(token)

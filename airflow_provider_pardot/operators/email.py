@@ -217,26 +217,7 @@ class PardotSendListEmailOperator(_BaseSendEmailOperator):
     :param pardot_conn_id: The Pardot connection to use (templated).
     """
 
-    template_fields: Sequence[str] = (
-        "list_ids",
-        "suppression_list_ids",
-        "campaign_id",
-        "email_template_id",
-        "text_content",
-        "html_content",
-        "name",
-        "subject",
-        "from_email",
-        "from_name",
-        "from_user_id",
-        "from_assigned_user",
-        "from_account_owner",
-        "replyto_email",
-        "tags",
-        "operational_email",
-        "scheduled_time",
-        "pardot_conn_id",
-    )
+    template_fields: Sequence[str] = (*LIST_PARAMS, "pardot_conn_id")
 
     def __init__(
         self,
@@ -318,24 +299,7 @@ class PardotSendOneToOneEmailOperator(_BaseSendEmailOperator):
     :param pardot_conn_id: The Pardot connection to use (templated).
     """
 
-    template_fields: Sequence[str] = (
-        "prospect_id",
-        "prospect_email",
-        "campaign_id",
-        "email_template_id",
-        "text_content",
-        "html_content",
-        "name",
-        "subject",
-        "from_email",
-        "from_name",
-        "from_user_id",
-        "replyto_email",
-        "tags",
-        "operational_email",
-        "scheduled_time",
-        "pardot_conn_id",
-    )
+    template_fields: Sequence[str] = ("prospect_id", "prospect_email", *ONE_TO_ONE_PARAMS, "pardot_conn_id")
 
     def __init__(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -85,8 +86,17 @@ def token_request_form(config: PardotConnectionConfig) -> dict[str, str]:
     return {k: str(v) for k, v in form.items() if v is not None}
 
 
-def read_token_response(status: int, body: Any, endpoint: str) -> str:
+def unreachable(endpoint: str, err: Exception) -> PardotAuthError:
+    """The error for a token endpoint that could not be reached (names the cause, not the request)."""
+    return PardotAuthError(f"Could not reach the Salesforce token endpoint {endpoint}: {type(err).__name__}")
+
+
+def read_token_response(status: int, raw: bytes, endpoint: str) -> str:
     """Return the access token from Salesforce's answer, or raise :class:`PardotAuthError`."""
+    try:
+        body: Any = json.loads(raw)
+    except ValueError:
+        body = None
     if status == 200 and isinstance(body, dict) and body.get("access_token"):
         return str(body["access_token"])
     if isinstance(body, dict) and body.get("error"):
