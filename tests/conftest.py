@@ -20,8 +20,7 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 
 sys.path.insert(0, str(Path(__file__).parent))
 from emulator_control import EmulatorControl  # noqa: E402
-
-BUSINESS_UNIT_ID = "0Uv000000000001AAA"
+from identities import FAST_RETRIES, pardot_connection  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -78,21 +77,40 @@ def emulator(emulator_server):
     return emulator_server
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Tokens and usage are cached per process: every test starts without them."""
+    from airflow_provider_pardot.utils.tokens import TOKENS, USAGE
+
+    TOKENS.clear()
+    USAGE.clear()
+    yield
+    TOKENS.clear()
+    USAGE.clear()
+
+
 @pytest.fixture
-def pardot_conn(emulator, monkeypatch):
-    conn = {
-        "conn_type": "pardot",
-        "host": emulator.url,
-        "login": "integration@emulator.example",
-        "password": "emulator-password",
-        "extra": {
-            "business_unit_id": BUSINESS_UNIT_ID,
-            "client_id": "emulator-client-id",
-            "client_secret": "emulator-client-secret",
-            "token_url": emulator.url,
-            "auth_type": "password",
-            "max_retries": 3,
-        },
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_PARDOT_DEFAULT", json.dumps(conn))
-    return "pardot_default"
+def make_conn(emulator, monkeypatch):
+    """``make_conn(conn_id="pardot_default", **fields)``: a Pardot connection to the emulator in the environment."""
+
+    def make(conn_id: str = "pardot_default", **fields):
+        conn = pardot_connection(
+            emulator.url, **{**FAST_RETRIES, "retry_backoff": 0.01, "timeout": 5, **fields}
+        )
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        return conn_id
+
+    return make
+
+
+@pytest.fixture
+def pardot_conn(make_conn):
+    return make_conn()
+
+
+@pytest.fixture
+def hook(make_conn):
+    """A PardotHook on ``pardot_default``, pointing at the emulator."""
+    from airflow_provider_pardot.hooks.pardot import PardotHook
+
+    return PardotHook(pardot_conn_id=make_conn())

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from identities import pardot_connection  # noqa: F401  (re-exported for the UI and e2e tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = ROOT / "example_dags"
 VENV_BIN = Path(sys.executable).parent
 AIRFLOW_BIN = VENV_BIN / "airflow"
-
-BUSINESS_UNIT_ID = "0Uv000000000001AAA"
 
 
 def airflow_major() -> int:
@@ -34,24 +33,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def pardot_connection(url: str, **extra: Any) -> dict[str, Any]:
-    """The ``pardot_default`` connection for an emulator at ``url`` (as an AIRFLOW_CONN_* JSON dict)."""
-    return {
-        "conn_type": "pardot",
-        "host": url,
-        "login": "integration@emulator.example",
-        "password": "emulator-password",
-        "extra": {
-            "business_unit_id": BUSINESS_UNIT_ID,
-            "client_id": "emulator-client-id",
-            "client_secret": "emulator-client-secret",
-            "token_url": url,
-            "auth_type": "password",
-            **extra,
-        },
-    }
 
 
 def _group_alive(pgid: int) -> bool:

@@ -172,7 +172,7 @@ def build_config(
     if not BUSINESS_UNIT_ID.fullmatch(str(business_unit_id)):
         raise PardotValidationError(
             f"business_unit_id={business_unit_id!r} is not a Pardot business unit id: it must be 18 "
-            "characters starting with 0Uv (e.g. 0Uv5g000000XXXXCAA)."
+            "characters starting with 0Uv (e.g. 0Uv5g000000AbCdCAA)."
         )
     fields = {
         "login": login or None,

@@ -11,18 +11,7 @@ import time
 from unittest import mock
 
 import pytest
-from export_helpers import pardot_connection
-
-from airflow_provider_pardot.utils.tokens import TOKENS, USAGE
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    TOKENS.clear()
-    USAGE.clear()
-    yield
-    TOKENS.clear()
-    USAGE.clear()
+from identities import FAST_RETRIES, pardot_connection
 
 
 @pytest.fixture
@@ -30,7 +19,9 @@ def set_conn(monkeypatch):
     """``set_conn(conn_id, url, **extra)``: put a Pardot connection in the environment."""
 
     def _set(conn_id: str, url: str, **extra) -> str:
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(pardot_connection(url, **extra)))
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(pardot_connection(url, **{**FAST_RETRIES, **extra}))
+        )
         return conn_id
 
     return _set

@@ -2,29 +2,8 @@
 
 from __future__ import annotations
 
-from identities import BUSINESS_UNIT_ID
-
 VA_ARGS = {"created_after": "2024-01-01 00:00:00", "created_before": "2024-06-30 00:00:00"}
 VA_FIELDS = ["id", "prospect_id", "type_name", "details", "created_at"]
-
-
-def pardot_connection(url: str, **extra) -> dict:
-    return {
-        "conn_type": "pardot",
-        "host": url,
-        "login": "integration@emulator.example",
-        "password": "emulator-password",
-        "extra": {
-            "business_unit_id": BUSINESS_UNIT_ID,
-            "client_id": "emulator-client-id",
-            "client_secret": "emulator-client-secret",
-            "token_url": url,
-            "auth_type": "password",
-            "max_retries": 3,
-            "retry_backoff": 0.05,
-            **extra,
-        },
-    }
 
 
 def create_export(emulator, api_version: int = 5, rows: int | None = None, **kw) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from airflow_run import AirflowHome
-from export_helpers import pardot_connection
+from identities import FAST_RETRIES, pardot_connection
 
 DAGS = Path(__file__).parent.parent / "dags"
 
@@ -20,7 +20,7 @@ def test_export_chain_in_airflow(pardot, tmp_path):
     dest = tmp_path / "out"
     run = home.dags_test(
         "pardot_export_e2e",
-        connections={"pardot_default": pardot_connection(pardot.url)},
+        connections={"pardot_default": pardot_connection(pardot.url, **FAST_RETRIES)},
         conf={"dest": f"file://{dest}"},
         timeout=300,
     )

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from export_helpers import create_export, pardot_connection
+from export_helpers import create_export
+from identities import FAST_RETRIES, pardot_connection
 
 LIMIT_MIB = 200
 
@@ -54,7 +55,7 @@ def test_256_mib_export_peak_rss(pardot, tmp_path):
     assert total >= 256 << 20
     dest = tmp_path / "big"
     env = {
-        "AIRFLOW_CONN_PARDOT_DEFAULT": json.dumps(pardot_connection(pardot.url)),
+        "AIRFLOW_CONN_PARDOT_DEFAULT": json.dumps(pardot_connection(pardot.url, **FAST_RETRIES)),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_HOME": str(tmp_path / "home"),
         "PATH": "/usr/bin:/bin",

@@ -71,11 +71,21 @@ class TestCreateExport:
             ({"arguments": {"created_after": "2024-01-01 00:00:00", "bogus": 1}}, "not an argument"),
             ({"arguments": {}}, "needs the argument"),
             (
-                {"arguments": {"created_after": "2024-02-01 00:00:00", "created_before": "2024-01-01 00:00:00"}},
+                {
+                    "arguments": {
+                        "created_after": "2024-02-01 00:00:00",
+                        "created_before": "2024-01-01 00:00:00",
+                    }
+                },
                 "must be after",
             ),
             (
-                {"arguments": {"created_after": "2022-01-01 00:00:00", "created_before": "2024-01-01 00:00:00"}},
+                {
+                    "arguments": {
+                        "created_after": "2022-01-01 00:00:00",
+                        "created_before": "2024-01-01 00:00:00",
+                    }
+                },
                 "at most one year",
             ),
             ({"fields": [f"f{i}" for i in range(151)]}, "at most 150"),

@@ -51,7 +51,13 @@ def ready_export(pardot):
 class TestRowCounter:
     @pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 64, 10_000])
     def test_counts_quoted_newlines_at_any_chunk_boundary(self, chunk_size):
-        rows = [["id", "details"], ["1", 'multi\nline, "quoted"'], ["2", "plain"], ["3", "a\r\nb"], ["4", '"']]
+        rows = [
+            ["id", "details"],
+            ["1", 'multi\nline, "quoted"'],
+            ["2", "plain"],
+            ["3", "a\r\nb"],
+            ["4", '"'],
+        ]
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(rows)
         data = buffer.getvalue().encode()
@@ -111,7 +117,9 @@ class TestExportTransfer:
 
         # the v4 read answers a plain string for a single file
 
-        body = PardotHook().call("GET", f"/api/export/version/4/do/read/id/{export_id}", params={"format": "json"})
+        body = PardotHook().call(
+            "GET", f"/api/export/version/4/do/read/id/{export_id}", params={"format": "json"}
+        )
         assert isinstance(body["export"]["resultRefs"], str)
         uris = _transfer(export_id, f"file://{tmp_path}").execute(context)
         (info,) = emulator.export_files(export_id)
@@ -252,7 +260,9 @@ class TestExportTransfer:
         "foreign",
         ["http://evil.example.com/api/v5/exports/1/results/3", "https://127.0.0.1:1/x", "file:///etc/passwd"],
     )
-    def test_foreign_result_host_refused_before_download(self, pardot, ready_export, tmp_path, context, foreign):
+    def test_foreign_result_host_refused_before_download(
+        self, pardot, ready_export, tmp_path, context, foreign
+    ):
         # The emulator always names its own host, so the foreign URL is spliced into its real answer.
         op = _transfer(ready_export, f"file://{tmp_path}")
         real_get_export = op.hook.get_export
@@ -307,15 +317,21 @@ class TestExportTransfer:
 
         client = S3Hook(aws_conn_id="aws_test").get_conn()
         keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket)["Contents"])
-        assert keys == [f"pardot/run1/{n}" for n in ("_manifest.json", *(f"part-{i:05d}.csv" for i in range(3)))]
+        assert keys == [
+            f"pardot/run1/{n}" for n in ("_manifest.json", *(f"part-{i:05d}.csv" for i in range(3)))
+        ]
         for i, info in enumerate(pardot.export_files(ready_export)):
             body = client.get_object(Bucket=s3_bucket, Key=f"pardot/run1/part-{i:05d}.csv")["Body"].read()
             assert _sha(body) == info["sha256"]
-        manifest = json.loads(client.get_object(Bucket=s3_bucket, Key="pardot/run1/_manifest.json")["Body"].read())
+        manifest = json.loads(
+            client.get_object(Bucket=s3_bucket, Key="pardot/run1/_manifest.json")["Body"].read()
+        )
         assert manifest["total_rows"] == 2500
         # overwrite=False is enforced on S3 too
         with pytest.raises(AirflowFailException):
-            _transfer(ready_export, f"s3://{s3_bucket}/pardot/run1/", dest_conn_id="aws_test").execute(context)
+            _transfer(ready_export, f"s3://{s3_bucket}/pardot/run1/", dest_conn_id="aws_test").execute(
+                context
+            )
 
     def test_s3_failure_leaves_nothing(self, pardot, ready_export, s3_bucket, context):
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -330,8 +346,12 @@ class TestExportTransfer:
 class TestQueryTransfer:
     def _op(self, dest, file_format, **kw):
         return PardotQueryToObjectStorageOperator(
-            task_id="query", object_name="list", criteria=kw.pop("criteria", {}), dest=str(dest),
-            file_format=file_format, **kw,
+            task_id="query",
+            object_name="list",
+            criteria=kw.pop("criteria", {}),
+            dest=str(dest),
+            file_format=file_format,
+            **kw,
         )
 
     @pytest.mark.parametrize("file_format", ["jsonl", "csv", "parquet"])

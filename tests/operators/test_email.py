@@ -10,7 +10,7 @@ import pendulum
 import pytest
 from airflow.providers.common.compat.sdk import DAG, AirflowException, AirflowFailException
 from airflow_run import AirflowHome
-from identities import BUSINESS_UNIT_ID, CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME
+from identities import FAST_RETRIES, pardot_connection
 
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotApiError, PardotValidationError
 from airflow_provider_pardot.operators.email import (
@@ -18,7 +18,7 @@ from airflow_provider_pardot.operators.email import (
     PardotSendListEmailOperator,
     PardotSendOneToOneEmailOperator,
 )
-from airflow_provider_pardot.utils.tokens import TOKENS, USAGE
+from airflow_provider_pardot.utils.tokens import TOKENS
 
 CAMPAIGN_ID = 1001
 TEXT = "Hello %%first_name%%, unsubscribe here: %%unsubscribe%%"
@@ -28,31 +28,7 @@ DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 
 
 def connection(emulator) -> dict:
-    return {
-        "conn_type": "pardot",
-        "host": emulator.url,
-        "login": USERNAME,
-        "password": PASSWORD,
-        "extra": {
-            "business_unit_id": BUSINESS_UNIT_ID,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "token_url": emulator.url,
-            "auth_type": "password",
-            "max_retries": 3,
-            "retry_backoff": 0.05,
-            "timeout": 5,
-        },
-    }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    TOKENS.clear()
-    USAGE.clear()
-    yield
-    TOKENS.clear()
-    USAGE.clear()
+    return pardot_connection(emulator.url, **FAST_RETRIES, timeout=5)
 
 
 @pytest.fixture
@@ -114,7 +90,10 @@ def prospect(emulator, conn):
 class TestSendListEmail:
     def test_from_template(self, emulator, conn, lists, template_id):
         op = PardotSendListEmailOperator(
-            task_id="send", list_ids=[lists[0], lists[1]], campaign_id=CAMPAIGN_ID, email_template_id=template_id
+            task_id="send",
+            list_ids=[lists[0], lists[1]],
+            campaign_id=CAMPAIGN_ID,
+            email_template_id=template_id,
         )
         email_id, ti = run(op)
         assert isinstance(email_id, int)
@@ -226,7 +205,10 @@ class TestSendOneToOneEmail:
 
     def test_by_prospect_email_url_encoded(self, emulator, conn, prospect, template_id):
         op = PardotSendOneToOneEmailOperator(
-            task_id="send", prospect_email=prospect["email"], campaign_id=CAMPAIGN_ID, email_template_id=template_id
+            task_id="send",
+            prospect_email=prospect["email"],
+            campaign_id=CAMPAIGN_ID,
+            email_template_id=template_id,
         )
         email_id, _ = run(op)
         (sent,) = sends(emulator)
@@ -301,11 +283,28 @@ class TestGetEmailStats:
         op = PardotGetEmailStatsOperator(task_id="stats", email_id=str(email_id))
         stats, ti = run(op)
         json.dumps(stats)
-        for name in ("sent", "delivered", "opens", "unique_opens", "total_clicks", "unique_clicks",
-                     "soft_bounced", "hard_bounced", "opt_outs", "spam_complaints"):
+        for name in (
+            "sent",
+            "delivered",
+            "opens",
+            "unique_opens",
+            "total_clicks",
+            "unique_clicks",
+            "soft_bounced",
+            "hard_bounced",
+            "opt_outs",
+            "spam_complaints",
+        ):
             assert type(stats[name]) is int, name
-        for name in ("delivery_rate", "opens_rate", "click_through_rate", "unique_click_through_rate",
-                     "click_open_ratio", "opt_out_rate", "spam_complaint_rate"):
+        for name in (
+            "delivery_rate",
+            "opens_rate",
+            "click_through_rate",
+            "unique_click_through_rate",
+            "click_open_ratio",
+            "opt_out_rate",
+            "spam_complaint_rate",
+        ):
             assert type(stats[name]) is float, name
         assert stats["delivery_rate"] == pytest.approx(100 * stats["delivered"] / stats["sent"], abs=0.01)
         assert ti.xcom["pardot_email"] == {"host": emulator.url, "email_id": email_id}
@@ -317,8 +316,10 @@ class TestGetEmailStats:
             task_id="send", list_ids=[lists[0]], campaign_id=CAMPAIGN_ID, email_template_id=template_id
         )
         email_id, _ = run(send)
-        stats, _ = run(PardotGetEmailStatsOperator(task_id="stats", email_id="{{ params.email }}"),
-                       params={"email": email_id})
+        stats, _ = run(
+            PardotGetEmailStatsOperator(task_id="stats", email_id="{{ params.email }}"),
+            params={"email": email_id},
+        )
         assert stats["sent"] == 0
         assert stats["delivery_rate"] == 0.0
 
@@ -337,7 +338,10 @@ LIST_CASES = {
         "either email_template_id or text_content, not both",
     ),
     "template_and_html": ({"email_template_id": 101, "html_content": HTML}, "not both"),
-    "nothing_given": ({}, "missing text_content, name, subject, from_email \\+ from_name \\(or from_user_id\\)"),
+    "nothing_given": (
+        {},
+        "missing text_content, name, subject, from_email \\+ from_name \\(or from_user_id\\)",
+    ),
     "way2_without_from_name": (
         {"text_content": TEXT, "name": "n", "subject": "s", "from_email": "a@example.com"},
         "missing from_name",
@@ -347,10 +351,19 @@ LIST_CASES = {
         "missing subject",
     ),
     "way3_without_name": ({"text_content": TEXT, "subject": "s", "from_user_id": 3}, "missing name"),
-    "content_without_text": ({"html_content": HTML, "name": "n", "subject": "s", "from_user_id": 3}, "text_content"),
+    "content_without_text": (
+        {"html_content": HTML, "name": "n", "subject": "s", "from_user_id": 3},
+        "text_content",
+    ),
     "two_senders": (
-        {"text_content": TEXT, "name": "n", "subject": "s", "from_user_id": 3, "from_email": "a@example.com",
-         "from_name": "A"},
+        {
+            "text_content": TEXT,
+            "name": "n",
+            "subject": "s",
+            "from_user_id": 3,
+            "from_email": "a@example.com",
+            "from_name": "A",
+        },
         "either from_email \\+ from_name or from_user_id",
     ),
     "no_campaign": ({"campaign_id": None, "email_template_id": 101}, "campaign_id is required"),
@@ -397,7 +410,10 @@ ONE_TO_ONE_CASES = {
         "neither was given",
     ),
     "bad_prospect_id": ({"prospect_id": "bob", "email_template_id": 101}, "prospect_id must be a Pardot id"),
-    "bad_prospect_email": ({"prospect_id": None, "prospect_email": "bob", "email_template_id": 101}, "not an email"),
+    "bad_prospect_email": (
+        {"prospect_id": None, "prospect_email": "bob", "email_template_id": 101},
+        "not an email",
+    ),
     "template_and_content": ({"email_template_id": 101, "text_content": TEXT}, "not both"),
     "nothing_given": ({}, "The email is incomplete"),
     "no_campaign": ({"campaign_id": None, "email_template_id": 101}, "campaign_id is required"),
@@ -430,7 +446,9 @@ class TestValidationBeforeAnyRequest:
         assert emulator.requests(before) == []
 
     def test_three_ways_message_lists_the_valid_combinations(self, emulator, conn):
-        op = PardotSendListEmailOperator(task_id="send", list_ids=[30001], campaign_id=CAMPAIGN_ID, subject="s")
+        op = PardotSendListEmailOperator(
+            task_id="send", list_ids=[30001], campaign_id=CAMPAIGN_ID, subject="s"
+        )
         with pytest.raises(PardotValidationError) as err:
             run(op)
         assert WAYS_TEXT in str(err.value)
@@ -454,35 +472,53 @@ class TestValidationBeforeAnyRequest:
 
     def test_bad_connection_does_not_hide_bad_input(self, emulator, monkeypatch):
         monkeypatch.delenv("AIRFLOW_CONN_PARDOT_DEFAULT", raising=False)
-        op = PardotSendListEmailOperator(task_id="send", list_ids=[], campaign_id=CAMPAIGN_ID, email_template_id=1)
+        op = PardotSendListEmailOperator(
+            task_id="send", list_ids=[], campaign_id=CAMPAIGN_ID, email_template_id=1
+        )
         with pytest.raises(PardotValidationError, match="at least one list id"):
             run(op)
 
     def test_unknown_operator_argument_refused_at_parse_time(self):
         with pytest.raises((TypeError, AirflowException), match="scheduled_at|Invalid arguments"):
             PardotSendListEmailOperator(
-                task_id="send", list_ids=[30001], campaign_id=CAMPAIGN_ID, email_template_id=101,
+                task_id="send",
+                list_ids=[30001],
+                campaign_id=CAMPAIGN_ID,
+                email_template_id=101,
                 scheduled_at="2030-01-01T00:00:00Z",
             )
 
     def test_list_only_arguments_refused_on_one_to_one(self):
         with pytest.raises((TypeError, AirflowException), match="suppression_list_ids|Invalid arguments"):
             PardotSendOneToOneEmailOperator(
-                task_id="send", prospect_id=20001, campaign_id=CAMPAIGN_ID, email_template_id=101,
+                task_id="send",
+                prospect_id=20001,
+                campaign_id=CAMPAIGN_ID,
+                email_template_id=101,
                 suppression_list_ids=[30002],
             )
 
     @pytest.mark.parametrize(
         ("call", "match"),
         [
-            (lambda h: h.send_list_email(list_ids=[30001], campaign_id=1001, email_template_id=101, colour="red"),
-             "'colour' is not a parameter of this Pardot email send"),
-            (lambda h: h.send_one_to_one_email(prospect_id=20001, campaign_id=1001, email_template_id=101,
-                                               list_ids=[30001]),
-             "only apply to list emails"),
-            (lambda h: h.send_one_to_one_email(prospect_id=20001, campaign_id=1001, email_template_id=101,
-                                               format_as="xml"),
-             "not a parameter"),
+            (
+                lambda h: h.send_list_email(
+                    list_ids=[30001], campaign_id=1001, email_template_id=101, colour="red"
+                ),
+                "'colour' is not a parameter of this Pardot email send",
+            ),
+            (
+                lambda h: h.send_one_to_one_email(
+                    prospect_id=20001, campaign_id=1001, email_template_id=101, list_ids=[30001]
+                ),
+                "only apply to list emails",
+            ),
+            (
+                lambda h: h.send_one_to_one_email(
+                    prospect_id=20001, campaign_id=1001, email_template_id=101, format_as="xml"
+                ),
+                "not a parameter",
+            ),
         ],
     )
     def test_unknown_parameter_to_the_hook(self, emulator, conn, call, match):
@@ -497,7 +533,11 @@ class TestValidationBeforeAnyRequest:
 class TestNeverSentTwice:
     def _list_op(self, lists, template_id, **kwargs):
         return PardotSendListEmailOperator(
-            task_id="send", list_ids=[lists[0]], campaign_id=CAMPAIGN_ID, email_template_id=template_id, **kwargs
+            task_id="send",
+            list_ids=[lists[0]],
+            campaign_id=CAMPAIGN_ID,
+            email_template_id=template_id,
+            **kwargs,
         )
 
     def test_retries_default_to_zero(self):
@@ -525,9 +565,14 @@ class TestNeverSentTwice:
         assert len(send_posts(emulator)) == 1
 
     def test_one_to_one_dropped_after_processing_is_not_resent(self, emulator, conn, prospect, template_id):
-        emulator.faults({"kind": "reset_after", "match": "/do/send/prospect_email/", "method": "POST", "times": 1})
+        emulator.faults(
+            {"kind": "reset_after", "match": "/do/send/prospect_email/", "method": "POST", "times": 1}
+        )
         op = PardotSendOneToOneEmailOperator(
-            task_id="send", prospect_email=prospect["email"], campaign_id=CAMPAIGN_ID, email_template_id=template_id
+            task_id="send",
+            prospect_email=prospect["email"],
+            campaign_id=CAMPAIGN_ID,
+            email_template_id=template_id,
         )
         with pytest.raises(PardotAmbiguousSendError, match="may have been sent"):
             run(op)
@@ -535,7 +580,9 @@ class TestNeverSentTwice:
         assert len(send_posts(emulator)) == 1
 
     def test_5xx_is_not_retried(self, emulator, conn, lists, template_id):
-        emulator.faults({"kind": "status", "status": 503, "match": f"^{SEND_PATH}", "method": "POST", "times": 1})
+        emulator.faults(
+            {"kind": "status", "status": 503, "match": f"^{SEND_PATH}", "method": "POST", "times": 1}
+        )
         with pytest.raises(PardotAmbiguousSendError, match="may have been sent") as err:
             run(self._list_op(lists, template_id))
         assert err.value.http_status == 503
@@ -551,7 +598,11 @@ class TestNeverSentTwice:
 
     def test_pardot_refusal_is_not_ambiguous(self, emulator, conn, template_id):
         op = PardotSendListEmailOperator(
-            task_id="send", list_ids=[999999], campaign_id=CAMPAIGN_ID, email_template_id=template_id, retries=1
+            task_id="send",
+            list_ids=[999999],
+            campaign_id=CAMPAIGN_ID,
+            email_template_id=template_id,
+            retries=1,
         )
         with pytest.raises(PardotApiError) as err:
             run(op)
@@ -562,14 +613,44 @@ class TestNeverSentTwice:
 
 class TestTemplating:
     def test_template_fields(self):
-        assert {"list_ids", "suppression_list_ids", "campaign_id", "email_template_id", "text_content",
-                "html_content", "name", "subject", "from_email", "from_name", "from_user_id", "tags",
-                "scheduled_time", "pardot_conn_id"} <= set(PardotSendListEmailOperator.template_fields)
-        assert {"prospect_id", "prospect_email", "campaign_id", "email_template_id", "text_content",
-                "html_content", "name", "subject", "from_email", "from_name", "from_user_id", "tags",
-                "scheduled_time", "pardot_conn_id"} <= set(PardotSendOneToOneEmailOperator.template_fields)
+        assert {
+            "list_ids",
+            "suppression_list_ids",
+            "campaign_id",
+            "email_template_id",
+            "text_content",
+            "html_content",
+            "name",
+            "subject",
+            "from_email",
+            "from_name",
+            "from_user_id",
+            "tags",
+            "scheduled_time",
+            "pardot_conn_id",
+        } <= set(PardotSendListEmailOperator.template_fields)
+        assert {
+            "prospect_id",
+            "prospect_email",
+            "campaign_id",
+            "email_template_id",
+            "text_content",
+            "html_content",
+            "name",
+            "subject",
+            "from_email",
+            "from_name",
+            "from_user_id",
+            "tags",
+            "scheduled_time",
+            "pardot_conn_id",
+        } <= set(PardotSendOneToOneEmailOperator.template_fields)
         assert set(PardotGetEmailStatsOperator.template_fields) == {"email_id", "pardot_conn_id"}
-        for cls in (PardotSendListEmailOperator, PardotSendOneToOneEmailOperator, PardotGetEmailStatsOperator):
+        for cls in (
+            PardotSendListEmailOperator,
+            PardotSendOneToOneEmailOperator,
+            PardotGetEmailStatsOperator,
+        ):
             assert isinstance(cls.template_fields, tuple)
 
     def test_list_send_renders(self, emulator, conn, lists):
@@ -607,13 +688,22 @@ class TestTemplating:
 
     def test_scheduled_time_as_datetime_and_iso_string_with_z(self, emulator, conn, lists, template_id):
         for value, expected in (
-            (dt.datetime(2030, 6, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=-4))), "2030-06-01T08:30:00-04:00"),
+            (
+                dt.datetime(2030, 6, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=-4))),
+                "2030-06-01T08:30:00-04:00",
+            ),
             ("2030-06-01T12:30:00Z", "2030-06-01T12:30:00+00:00"),
-            ("{{ (data_interval_end + macros.timedelta(hours=2)).isoformat() }}", "2030-05-02T02:00:00+00:00"),
+            (
+                "{{ (data_interval_end + macros.timedelta(hours=2)).isoformat() }}",
+                "2030-05-02T02:00:00+00:00",
+            ),
         ):
             emulator.reset()
             op = PardotSendListEmailOperator(
-                task_id="send", list_ids=[lists[0]], campaign_id=CAMPAIGN_ID, email_template_id=template_id,
+                task_id="send",
+                list_ids=[lists[0]],
+                campaign_id=CAMPAIGN_ID,
+                email_template_id=template_id,
                 scheduled_time=value,
             )
             context = {"data_interval_end": pendulum.datetime(2030, 5, 2, tz="UTC"), "macros": _Macros}

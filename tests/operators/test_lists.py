@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from airflow_run import AirflowHome
-from identities import BUSINESS_UNIT_ID, CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME
+from identities import FAST_RETRIES, pardot_connection
 
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotApiError, PardotValidationError
 from airflow_provider_pardot.operators.lists import (
@@ -16,38 +16,13 @@ from airflow_provider_pardot.operators.lists import (
     PardotDeleteListOperator,
     PardotUpdateListOperator,
 )
-from airflow_provider_pardot.utils.tokens import TOKENS, USAGE
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 CREATE_PATH = "/api/list/version/4/do/create"
 
 
 def connection(emulator) -> dict:
-    return {
-        "conn_type": "pardot",
-        "host": emulator.url,
-        "login": USERNAME,
-        "password": PASSWORD,
-        "extra": {
-            "business_unit_id": BUSINESS_UNIT_ID,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "token_url": emulator.url,
-            "auth_type": "password",
-            "max_retries": 3,
-            "retry_backoff": 0.05,
-            "timeout": 5,
-        },
-    }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    TOKENS.clear()
-    USAGE.clear()
-    yield
-    TOKENS.clear()
-    USAGE.clear()
+    return pardot_connection(emulator.url, **FAST_RETRIES, timeout=5)
 
 
 @pytest.fixture
@@ -164,7 +139,11 @@ class TestUpdateList:
             )
         )
         assert {k: record[k] for k in ("name", "is_public", "title", "description", "is_crm_visible")} == {
-            "name": "Renamed", "is_public": False, "title": "T", "description": "D", "is_crm_visible": False,
+            "name": "Renamed",
+            "is_public": False,
+            "title": "T",
+            "description": "D",
+            "is_crm_visible": False,
         }
 
     def test_unknown_list(self, emulator, conn):
@@ -180,7 +159,9 @@ class TestDeleteList:
         assert result is None
         (req,) = api_requests(emulator)
         assert (req["method"], req["path"], req["status"]) == (
-            "POST", f"/api/list/version/4/do/delete/id/{list_id}", 204,
+            "POST",
+            f"/api/list/version/4/do/delete/id/{list_id}",
+            204,
         )
         assert list_id not in emulator.records("list")
 
@@ -197,14 +178,24 @@ class TestValidationBeforeAnyRequest:
         ("factory", "match"),
         [
             (lambda: PardotCreateListOperator(task_id="t", name=""), "needs a non-empty name"),
-            (lambda: PardotCreateListOperator(task_id="t", name="{{ params.missing or '' }}"), "non-empty name"),
-            (lambda: PardotCreateListOperator(task_id="t", name="x", is_public="maybe"),
-             "is_public must be true or false"),
-            (lambda: PardotCreateListOperator(task_id="t", name="x", is_crm_visible=3),
-             "is_crm_visible must be true or false"),
+            (
+                lambda: PardotCreateListOperator(task_id="t", name="{{ params.missing or '' }}"),
+                "non-empty name",
+            ),
+            (
+                lambda: PardotCreateListOperator(task_id="t", name="x", is_public="maybe"),
+                "is_public must be true or false",
+            ),
+            (
+                lambda: PardotCreateListOperator(task_id="t", name="x", is_crm_visible=3),
+                "is_crm_visible must be true or false",
+            ),
             (lambda: PardotUpdateListOperator(task_id="t", list_id=30001), "Nothing to update"),
             (lambda: PardotUpdateListOperator(task_id="t", list_id=30001, name="  "), "name cannot be empty"),
-            (lambda: PardotUpdateListOperator(task_id="t", list_id="abc", name="x"), "list_id must be a Pardot list id"),
+            (
+                lambda: PardotUpdateListOperator(task_id="t", list_id="abc", name="x"),
+                "list_id must be a Pardot list id",
+            ),
             (lambda: PardotUpdateListOperator(task_id="t", list_id=-4, name="x"), "list_id"),
             (lambda: PardotDeleteListOperator(task_id="t", list_id=None), "list_id"),
             (lambda: PardotDeleteListOperator(task_id="t", list_id=True), "list_id"),
@@ -225,10 +216,21 @@ class TestValidationBeforeAnyRequest:
 class TestOperatorShape:
     def test_template_fields(self):
         assert PardotCreateListOperator.template_fields == (
-            "name", "is_public", "title", "description", "is_crm_visible", "pardot_conn_id",
+            "name",
+            "is_public",
+            "title",
+            "description",
+            "is_crm_visible",
+            "pardot_conn_id",
         )
         assert PardotUpdateListOperator.template_fields == (
-            "list_id", "name", "is_public", "title", "description", "is_crm_visible", "pardot_conn_id",
+            "list_id",
+            "name",
+            "is_public",
+            "title",
+            "description",
+            "is_crm_visible",
+            "pardot_conn_id",
         )
         assert PardotDeleteListOperator.template_fields == ("list_id", "pardot_conn_id")
 
