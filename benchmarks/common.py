@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -40,11 +41,84 @@ def connection(url: str, **extra) -> dict:
     }
 
 
-def airflow_env(url: str | None = None, **extra) -> dict[str, str]:
-    """Environment for a child that imports airflow: a private AIRFLOW_HOME and the connection."""
+#: environment variables through which every client here trusts a CA file: requests (hook,
+#: bare loop, PyPardot4, naive), the standard library / httpx, and curl's own default
+CA_VARS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")
+
+
+def make_tls_cert(directory: Path = WORK / "tls") -> tuple[str, str]:
+    """A fresh self-signed RSA-2048 certificate for 127.0.0.1 and its key (PEM), for ``--tls-cert``.
+
+    RSA 2048 because that is what most public HTTPS endpoints still present; the certificate is its
+    own trust anchor, so clients trust it through ``CA_VARS`` (curl through ``--cacert``).
+    """
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+@contextlib.contextmanager
+def trusting(ca: str | None):
+    """This process (and the children it starts with ``airflow_env``) trusts ``ca``; None: no change."""
+    if ca is None:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in CA_VARS}
+    os.environ.update(dict.fromkeys(CA_VARS, ca))
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def airflow_env(url: str | None = None, ca: str | None = None, **extra) -> dict[str, str]:
+    """Environment for a child that imports airflow: a private AIRFLOW_HOME and the connection.
+
+    ``ca``: a CA file every HTTPS client in the child trusts (``CA_VARS``).
+    """
     home = WORK / "airflow-home"
     home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    if ca is not None:
+        env.update(dict.fromkeys(CA_VARS, ca))
     env["AIRFLOW_HOME"] = str(home)
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(BENCH), str(ROOT / "tests")])
@@ -58,9 +132,17 @@ def setup_airflow_in_process(url: str | None = None, **extra) -> None:
 
 
 class Emulator:
-    """``python -m airflow_provider_pardot.emulator`` as a subprocess."""
+    """``python -m airflow_provider_pardot.emulator`` as a subprocess.
 
-    def __init__(self, *args: str, name: str = "emu"):
+    ``tls=(cert, key)``: serve HTTPS with that certificate; ``.ca`` is then the file to trust and
+    ``.url`` is ``https://``. Without it, plain HTTP and ``.ca`` is None.
+    """
+
+    def __init__(self, *args: str, name: str = "emu", tls: tuple[str, str] | None = None):
+        self.ca = tls[0] if tls else None
+        if tls:
+            args = (*args, "--tls-cert", tls[0], "--tls-key", tls[1])
+        self.transport = "https" if tls else "http"
         self.dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=WORK))
         port_file = self.dir / "port"
         self.proc = subprocess.Popen(
@@ -81,23 +163,31 @@ class Emulator:
             stderr=subprocess.PIPE,
             cwd=str(ROOT),
         )
-        deadline = time.monotonic() + 60
-        while not port_file.exists():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"emulator exited: {self.proc.stderr.read().decode()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("emulator did not start in 60 s")
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{port_file.read_text().strip()}"
-        self.control = EmulatorControl(self.url, timeout=600)
-        while True:
-            try:
-                self.control.state()
-                break
-            except Exception:
+        try:  # a failed start must not leave the emulator running (no __exit__ without __init__)
+            deadline = time.monotonic() + 60
+            while not port_file.exists():
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"emulator exited: {self.proc.stderr.read().decode()}")
                 if time.monotonic() > deadline:
-                    raise
+                    raise RuntimeError("emulator did not start in 60 s")
                 time.sleep(0.05)
+            self.url = f"{self.transport}://127.0.0.1:{port_file.read_text().strip()}"
+            self.control = EmulatorControl(self.url, timeout=600)
+            if self.ca:
+                # trust_env off: a REQUESTS_CA_BUNDLE in the environment would override session.verify
+                self.control.session.trust_env = False
+                self.control.session.verify = self.ca
+            while True:
+                try:
+                    self.control.state()
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -26,9 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=None, help="where export files are written (default: a temp dir)")
     p.add_argument("--export-delay", type=float, default=1.0, help="seconds per export phase")
     p.add_argument("--jwt-public-key", default=None, help="PEM file to verify JWT bearer signatures (strict)")
+    p.add_argument(
+        "--tls-cert", default=None, help="PEM certificate: serve HTTPS instead of HTTP (with --tls-key)"
+    )
+    p.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert")
     p.add_argument("--port-file", default=None, help="write the bound port here once listening")
     p.add_argument("--quiet", action="store_true", help="no request log on stderr")
     a = p.parse_args(argv)
+    if (a.tls_cert is None) != (a.tls_key is None):
+        p.error("--tls-cert and --tls-key go together")
 
     pem = None
     if a.jwt_public_key:
@@ -45,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=a.data_dir,
         quiet=a.quiet,
         jwt_public_key=pem,
+        tls_cert=a.tls_cert,
+        tls_key=a.tls_key,
     )
     ids = server.emu.identities
     banner = [

@@ -12,6 +12,7 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import struct
 import tempfile
 import threading
@@ -73,6 +74,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         pass
+
+    def setup(self) -> None:
+        super().setup()  # timeout and TCP_NODELAY first: they apply to the handshake too
+        if isinstance(self.connection, ssl.SSLSocket):
+            # TLS (--tls-cert): the handshake runs here, in this connection's own thread, so a slow
+            # or refused handshake never blocks the accept loop. A failure raises to handle_error.
+            self.connection.do_handshake()
 
     def do_GET(self):
         self._dispatch()
@@ -141,7 +149,7 @@ class Handler(BaseHTTPRequestHandler):
         # an AF_INET(6) socket: the host part of getsockname() is a str, never bytes
         addr = cast("tuple[str, int]", self.server.server_address)
         host = self.headers.get("Host") or f"{addr[0]}:{addr[1]}"
-        return f"http://{host}"
+        return f"{self.server.scheme}://{host}"
 
     # --------------------------------------------------------------- responses
     def _send(self, status: int, body: bytes, ctype: str | None, headers: list | None = None) -> None:
@@ -268,6 +276,17 @@ class Handler(BaseHTTPRequestHandler):
                         yield c
 
                 self._throttled(chunks(), float(f.get("bytes_per_second", 65536)))
+            elif isinstance(self.connection, ssl.SSLSocket):
+                # TLS: no zero-copy; socket.sendfile() would fall back to 8 KiB send() calls
+                buf = bytearray(CHUNK)
+                view = memoryview(buf)
+                left = length
+                while left > 0:
+                    n = fh.readinto(view[: min(CHUNK, left)])
+                    if not n:
+                        break
+                    self.connection.sendall(view[:n])
+                    left -= n
             else:
                 # zero-copy from disk, in chunks; never the whole file in memory
                 self.connection.sendfile(fh, start, length)
@@ -653,6 +672,8 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    #: "https" when EmulatorServer wrapped the listening socket with TLS
+    scheme = "http"
     # set by EmulatorServer right after construction
     emu: Emulator
     route_id: str
@@ -662,7 +683,8 @@ class _Server(ThreadingHTTPServer):
         import sys
 
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, BrokenPipeError, socket.timeout, _Abort)):
+        # ssl.SSLError: a client that refused the certificate, or spoke plain HTTP to a TLS port
+        if isinstance(exc, (ConnectionError, BrokenPipeError, socket.timeout, ssl.SSLError, _Abort)):
             return
         super().handle_error(request, client_address)
 
@@ -671,7 +693,9 @@ class EmulatorServer:
     """``EmulatorServer(host="127.0.0.1", port=0, **options).start()`` -> port; ``.url``; ``.stop()``.
 
     Options: seed, strict_auth, legacy_auth, daily_limit, export_delay, data_dir, quiet,
-    jwt_public_key.
+    jwt_public_key, tls_cert and tls_key. With ``tls_cert`` and ``tls_key`` (PEM files) the
+    listening socket is wrapped in TLS and every URL (``url``, ``resultRefs``, ``instance_url``) is
+    ``https://``; without them it is plain HTTP.
     """
 
     def __init__(
@@ -687,7 +711,15 @@ class EmulatorServer:
         data_dir: str | None = None,
         quiet: bool = True,
         jwt_public_key: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
     ):
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        tls: ssl.SSLContext | None = None
+        if tls_cert is not None:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(tls_cert, tls_key)  # fail here, before the data dir is made
         self._own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="pardot-emulator-")
         os.makedirs(self.data_dir, exist_ok=True)
@@ -702,6 +734,12 @@ class EmulatorServer:
             jwt_public_key=jwt_public_key,
         )
         self.httpd = _Server((host, port), Handler)
+        if tls is not None:
+            # accept() returns TLS sockets; Handler.setup does each handshake in its own thread
+            self.httpd.socket = tls.wrap_socket(
+                self.httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self.httpd.scheme = "https"
         self.httpd.emu = self.emu
         self.httpd.route_id = secrets.token_hex(16)
         self.httpd.lb_id = secrets.token_hex(16)
@@ -712,7 +750,7 @@ class EmulatorServer:
     @property
     def url(self) -> str:
         host = self.host if self.host not in ("0.0.0.0", "") else "127.0.0.1"
-        return f"http://{host}:{self.port}"
+        return f"{self.httpd.scheme}://{host}:{self.port}"
 
     def start(self) -> int:
         self._thread = threading.Thread(
