@@ -66,6 +66,23 @@ class TestRowCounter:
             counter.feed(data[start : start + chunk_size])
         assert counter.rows == 4
 
+    def test_matches_the_csv_module_on_random_data_and_chunkings(self):
+        import random
+
+        rng = random.Random(7)
+        values = ["a", "b,c", 'q"uo"te', "multi\nline", "", "x\r\ny", '"', '""\n"', "é, ü"]
+        for _ in range(300):
+            rows = [[rng.choice(values) for _ in range(3)] for _ in range(rng.randint(0, 30))]
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows([["h1", "h2", "h3"], *rows])
+            data = buffer.getvalue().encode()
+            counter, start = CsvRowCounter(), 0
+            while start < len(data):
+                size = rng.randint(1, 40)
+                counter.feed(data[start : start + size])
+                start += size
+            assert counter.rows == len(rows)
+
     def test_last_line_without_newline_and_empty(self):
         counter = CsvRowCounter()
         counter.feed(b"a,b\n1,2\n3,4")
