@@ -56,7 +56,7 @@ from airflow_provider_pardot.utils.usage import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import Iterator
 
     import httpx
 
@@ -884,10 +884,6 @@ class PardotAsyncHook(BaseHook):
         return normalise_export(
             await self.call("GET", endpoints.export_read_path(version, export_id), params=params)
         )
-
-    async def aiter_exports(self, export_ids: list[int | str]) -> AsyncIterator[dict[str, Any]]:
-        for export_id in export_ids:
-            yield await self.get_export(export_id)
 
 
 def config_from_connection(conn: Any, extra: dict[str, Any]) -> PardotConnectionConfig:
