@@ -9,7 +9,11 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotApiError, PardotValidationError
 from airflow_provider_pardot.links.pardot import PardotListLink
-from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
+from airflow_provider_pardot.utils.lists import (
+    BOOLEAN_LIST_FIELDS,
+    EDITABLE_LIST_FIELDS,
+    validate_list_fields,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -93,14 +97,7 @@ class PardotCreateListOperator(_BaseListOperator):
     :param pardot_conn_id: The Pardot connection to use (templated).
     """
 
-    template_fields: Sequence[str] = (
-        "name",
-        "is_public",
-        "title",
-        "description",
-        "is_crm_visible",
-        "pardot_conn_id",
-    )
+    template_fields: Sequence[str] = (*EDITABLE_LIST_FIELDS, "pardot_conn_id")
 
     def __init__(
         self,
@@ -166,15 +163,7 @@ class PardotUpdateListOperator(_BaseListOperator):
     :param pardot_conn_id: The Pardot connection to use (templated).
     """
 
-    template_fields: Sequence[str] = (
-        "list_id",
-        "name",
-        "is_public",
-        "title",
-        "description",
-        "is_crm_visible",
-        "pardot_conn_id",
-    )
+    template_fields: Sequence[str] = ("list_id", *EDITABLE_LIST_FIELDS, "pardot_conn_id")
 
     def __init__(
         self,
