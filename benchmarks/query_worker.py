@@ -1,7 +1,7 @@
 """One timed pull of every ``list`` record, in a fresh process: ``query_worker.py MODE URL``.
 
 MODE is ``hook`` (PardotHook.query), ``bare`` (a requests.Session loop over the same
-id_greater_than pages, same headers, format=json) or ``pypardot4`` (PyPardot4's client paging
+id_greater_than pages, same headers, format=json, output=bulk) or ``pypardot4`` (PyPardot4's client paging
 with ``offset`` and ``total_results``, as its users do). Prints one JSON line: records,
 seconds, client CPU seconds during the pull, and the id checksum.
 """
@@ -50,7 +50,7 @@ def pull_bare(url: str):
     cursor = None
     calls = 0
     while True:
-        params = {"format": "json", "sort_by": "id", "sort_order": "ascending", "limit": PAGE}
+        params = {"format": "json", "output": "bulk", "sort_by": "id", "sort_order": "ascending", "limit": PAGE}
         if cursor is not None:
             params["id_greater_than"] = cursor
         response = session.get(
@@ -58,7 +58,7 @@ def pull_bare(url: str):
         )
         calls += 1
         response.raise_for_status()
-        rows = response.json()["result"].get("list") or []
+        rows = (response.json()["result"] or {}).get("list") or []
         if isinstance(rows, dict):
             rows = [rows]
         ids.extend(r["id"] for r in rows)

@@ -220,8 +220,9 @@ def emulator_page_cost(repeats: int = 15) -> dict:
         emu.reseed({"list": LIST_RECORDS})
         first = emu.store.tables["list"].rows[0]["id"]
         styles = {
-            "id_greater_than (hook, bare)": {
+            "id_greater_than + output=bulk (hook, bare)": {
                 "format": ["json"],
+                "output": ["bulk"],
                 "sort_by": ["id"],
                 "sort_order": ["ascending"],
                 "limit": ["200"],
@@ -548,8 +549,8 @@ def report(results: dict, info: dict, command: str, started: float, load_start: 
         ]
         for transport in TRANSPORTS:
             for label, key in (
-                ('`PardotHook.query("list")` (id_greater_than)', "hook"),
-                ("bare `requests.Session` loop (id_greater_than)", "bare"),
+                ('`PardotHook.query("list")` (id_greater_than, output=bulk)', "hook"),
+                ("bare `requests.Session` loop (id_greater_than, output=bulk)", "bare"),
                 ("PyPardot4 `lists.query` (offset + total_results)", "pypardot4"),
             ):
                 row = q[transport][key]

@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 MAX_IN_FLIGHT = 5
 #: v3/v4 query pages hold at most 200 rows.
 PAGE_SIZE = 200
+#: Pardot's advice for bulk pulls: basic data, no ``total_results`` to count.
+BULK_OUTPUT = "bulk"
 DOWNLOAD_CHUNK = 1024 * 1024
 
 
@@ -411,12 +413,15 @@ class PardotHook(BaseHook):
         Pages with ``id_greater_than`` (``sort_by=id``, ascending, 200 rows a page) until a short
         page, so records added or changed between pages are neither lost nor repeated. Criteria
         are validated against the object's documented criteria before any request is sent.
-        ``sort_by``/``sort_order`` other than id ascending are applied after the pull.
+        ``sort_by``/``sort_order`` other than id ascending are applied after the pull. Pages are
+        asked for with ``output=bulk`` unless ``output`` is given, as Pardot advises for bulk pulls
+        (no ``total_results`` to count; pass ``output="full"`` for the related objects too).
 
         :param object_name: e.g. ``list``, ``listMembership``, ``dynamicContent``, ``lifecycleHistory``
         :param max_records: stop after this many records
         """
         params = validate_query(object_name, criteria)
+        params.setdefault("output", BULK_OUTPUT)
         sort_by = params.pop("sort_by", "id")
         sort_order = params.pop("sort_order", None)
         if max_records is not None and (isinstance(max_records, bool) or int(max_records) < 0):

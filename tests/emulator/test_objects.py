@@ -86,6 +86,21 @@ def test_paging_and_clamp(api, emulator):
     assert len(bulk["list"]) == 5
 
 
+def test_bulk_pages_hold_the_same_rows_as_full_pages(api, emulator):
+    emulator.mutate("list", insert=5)
+    for params in (
+        {"sort_by": "id", "sort_order": "ascending", "limit": 7, "offset": 3},
+        {"sort_by": "id", "sort_order": "descending", "limit": 7},
+        {"sort_order": "descending", "limit": 4},
+        {"created_after": "today"},
+    ):
+        full = api.get(Q, **params).json()["result"]
+        bulk = api.get(Q, output="bulk", **params).json()["result"]
+        assert "total_results" not in bulk
+        assert bulk["list"] == full["list"], params
+    assert api.get(Q, output="bulk", name="no such list").json()["result"] is None
+
+
 def test_sorting_and_criteria(api, emulator):
     rows = api.get(Q, sort_by="created_at", limit=10).json()["result"]["list"]
     assert [r["created_at"] for r in rows] == sorted((r["created_at"] for r in rows), reverse=True)

@@ -151,6 +151,18 @@ class TestQuery:
         by_name = [r["name"] for r in hook.query("list", sort_by="name", max_records=300)]
         assert by_name == sorted(by_name)
 
+    def test_pages_ask_for_bulk_output_unless_told(self, emulator, hook):
+        emulator.seed(lists=250)
+        assert len(list(hook.query("list"))) == 250
+        pages = [r for r in emulator.requests() if r["path"].endswith("/do/query")]
+        assert len(pages) == 2
+        assert all(r["query"]["output"] == ["bulk"] for r in pages)
+        since = len(emulator.requests())
+        full = list(hook.query("list", output="full", max_records=5))
+        assert len(full) == 5
+        (page,) = [r for r in emulator.requests(since) if r["path"].endswith("/do/query")]
+        assert page["query"]["output"] == ["full"]
+
     def test_bad_criteria_send_nothing(self, emulator, hook):
         with pytest.raises(PardotValidationError, match="not a query criterion"):
             list(hook.query("list", colour="red"))
