@@ -1,7 +1,7 @@
 """One export transfer in a fresh process: ``export_worker.py MODE URL EXPORT_ID DEST_DIR``.
 
 MODE ``operator``: PardotExportToObjectStorageOperator(export_id, dest="file://DEST_DIR").execute()
-with a minimal context. MODE ``naive``: every result file read whole with requests, parsed with
+with a minimal context; ``operator-sha256`` the same with ``checksum="sha256"``. MODE ``naive``: every result file read whole with requests, parsed with
 pandas.read_csv and written back with DataFrame.to_csv, one after another.
 Prints one JSON line: bytes written, seconds of the transfer itself, RSS after imports and the
 process's peak RSS (ru_maxrss) at the end.
@@ -29,25 +29,17 @@ def peak_mib() -> float:
 
 
 def apply_variant(variant: str) -> None:
-    """Analysis only (README.md): switch parts of the operator's per-byte work off or swap them."""
+    """Analysis only (README.md): switch the row counting off."""
     from airflow_provider_pardot.utils import streams as transfer
 
     parts = set(filter(None, variant.split("+")))
-    if "no-sha" in parts:
-
-        class _NoHash:
-            def update(self, data):
-                pass
-
-            def hexdigest(self):
-                return ""
-
-        transfer.hashlib = type("hashlib", (), {"sha256": staticmethod(_NoHash)})
     if "no-count" in parts:
         transfer.CsvRowCounter.feed = lambda self, chunk: None
 
 
-def run_operator(url: str, export_id: int, dest: Path) -> tuple[int, float, float, dict]:
+def run_operator(
+    url: str, export_id: int, dest: Path, checksum: str | None = None
+) -> tuple[int, float, float, dict]:
     from unittest import mock
 
     from airflow_provider_pardot.transfers.pardot_to_object_storage import PardotExportToObjectStorageOperator
@@ -59,6 +51,7 @@ def run_operator(url: str, export_id: int, dest: Path) -> tuple[int, float, floa
         export_id=export_id,
         dest=f"file://{dest}",
         max_concurrency=int(os.environ.get("BENCH_CONCURRENCY", "4")),
+        checksum=checksum,
     )
     if os.environ.get("BENCH_SWITCH_INTERVAL"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
@@ -108,12 +101,16 @@ def run_naive(url: str, export_id: int, dest: Path) -> tuple[int, float, float, 
 def main() -> None:
     mode, url, export_id, dest = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     setup_airflow_in_process(url, max_retries=3)
-    if mode == "operator":
+    if mode.startswith("operator"):
         import airflow_provider_pardot.transfers.pardot_to_object_storage  # noqa: F401
     else:
         import pandas  # noqa: F401
         import requests  # noqa: F401
-    runner = {"operator": run_operator, "naive": run_naive}[mode]
+    runner = {
+        "operator": run_operator,
+        "operator-sha256": lambda *a: run_operator(*a, checksum="sha256"),
+        "naive": run_naive,
+    }[mode]
     nbytes, seconds, base, extra = runner(url, export_id, dest)
     print(
         json.dumps(

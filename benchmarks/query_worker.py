@@ -50,7 +50,13 @@ def pull_bare(url: str):
     cursor = None
     calls = 0
     while True:
-        params = {"format": "json", "output": "bulk", "sort_by": "id", "sort_order": "ascending", "limit": PAGE}
+        params = {
+            "format": "json",
+            "output": "bulk",
+            "sort_by": "id",
+            "sort_order": "ascending",
+            "limit": PAGE,
+        }
         if cursor is not None:
             params["id_greater_than"] = cursor
         response = session.get(

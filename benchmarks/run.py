@@ -317,11 +317,11 @@ def bench_export(
                 + ", ".join(f"{t} {len(files[t])} files {totals[t]:,} bytes" for t in emus)
             )
             runs: dict[str, dict[str, list[dict]]] = {
-                t: {"operator": [], "curl": [], "naive": []} for t in emus
+                t: {"operator": [], "operator-sha256": [], "curl": [], "naive": []} for t in emus
             }
             for rep in range(repeats):
                 naive = rep < naive_repeats and size == sizes[0]
-                plan = ["operator", "curl"] + (["naive"] if naive else [])
+                plan = ["operator", "operator-sha256", "curl"] + (["naive"] if naive else [])
                 for t, emu in emus.items():  # interleaved: transport, then client
                     env = airflow_env(emu.url, ca=emu.ca, max_retries=3)
                     total = totals[t]
@@ -600,12 +600,13 @@ def report(results: dict, info: dict, command: str, started: float, load_start: 
         ]
         labels = {
             "operator": "`PardotExportToObjectStorageOperator`",
+            "operator-sha256": '`PardotExportToObjectStorageOperator(checksum="sha256")`',
             "curl": "`curl --parallel-max 4`",
             "naive": "naive: `requests` whole file, `pandas.read_csv`, `to_csv`",
         }
         for transport in TRANSPORTS:
             for size, res in e[transport].items():
-                for mode in ("operator", "curl", "naive"):
+                for mode in ("operator", "operator-sha256", "curl", "naive"):
                     row = res["modes"].get(mode)
                     if not row:
                         continue
@@ -625,13 +626,17 @@ def report(results: dict, info: dict, command: str, started: float, load_start: 
             "|---|" + "---:|---|" * len(TRANSPORTS),
         ]
         sizes = sorted(e[TRANSPORTS[0]])
-        cells: dict[str, list[str]] = {"ratio": [], "peak": [], "flat": []}
+        cells: dict[str, list[str]] = {"ratio": [], "sha": [], "peak": [], "flat": []}
         for t in TRANSPORTS:
             big, small = e[t][sizes[-1]]["modes"], e[t][sizes[0]]["modes"]
             ratio = big["operator"]["mib_s"] / big["curl"]["mib_s"]
             peak = max(e[t][s]["modes"]["operator"]["max_peak_rss_mib"] for s in sizes)
             flat = abs(big["operator"]["peak_rss_mib"] - small["operator"]["peak_rss_mib"])
             cells["ratio"].append(f"{ratio:.2f} x | {verdict(ratio >= 0.8)}")
+            with_sha = big.get("operator-sha256")
+            cells["sha"].append(
+                f"{with_sha['mib_s'] / big['curl']['mib_s']:.2f} x | (no target)" if with_sha else "- | -"
+            )
             cells["peak"].append(f"{peak:.0f} MiB | {verdict(peak < 150)}")
             cells["flat"].append(
                 f"{small['operator']['peak_rss_mib']:.0f} -> {big['operator']['peak_rss_mib']:.0f} MiB | "
@@ -640,6 +645,9 @@ def report(results: dict, info: dict, command: str, started: float, load_start: 
         lines += [
             f"| operator >= 0.8 x curl throughput ({sizes[-1] // MIB} MiB) | "
             + " | ".join(cells["ratio"])
+            + " |",
+            '| for reference: operator with `checksum="sha256"` (opt-in) vs curl | '
+            + " | ".join(cells["sha"])
             + " |",
             "| operator peak RSS < 150 MiB (worst run) | " + " | ".join(cells["peak"]) + " |",
             f"| peak RSS flat {sizes[0] // MIB} MiB -> {sizes[-1] // MIB} MiB (within 10 MiB) | "

@@ -9,7 +9,8 @@ Both operators write through :class:`ObjectStoragePath` and share one way of pla
   run is complete; a failed run removes its temporaries, so nothing partial or stray ever
   appears under a final name;
 - ``_manifest.json`` is written last (also atomically): it lists each file with its URI, row
-  count, byte count and SHA-256, and the export id. Its presence marks a complete delivery.
+  count and byte count (and its ``md5`` or ``sha256`` with ``checksum=``), and the export id. Its
+  presence marks a complete delivery.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from airflow_provider_pardot.utils.streams import (
     CsvRowCounter,
     Progress,
     Unclosable,
+    check_checksum,
     header_key,
     split_header,
 )
@@ -83,9 +85,10 @@ class PardotExportToObjectStorageOperator(BaseOperator):
 
     Nothing partial ever appears under a final name: each file is written aside and moved into
     place when the whole run is complete; a failed run removes its temporaries. ``_manifest.json``
-    (written last) lists each file's URI, row count (CSV records without the header), byte count
-    and SHA-256, and the export id. A result URL on any host but the connection's Pardot host is
-    refused before any download starts. Returns the list of written URIs.
+    (written last) lists each file's URI, row count (CSV records without the header) and byte
+    count, and the export id; with ``checksum`` also each file's digest. A result URL on any host
+    but the connection's Pardot host is refused before any download starts. Returns the list of
+    written URIs.
 
     The task's default ``pool_slots`` is its download concurrency, so a pool of five slots per
     business unit keeps every task of the account within Pardot's five requests in flight.
@@ -101,6 +104,9 @@ class PardotExportToObjectStorageOperator(BaseOperator):
     :param overwrite: Replace existing files; otherwise the task fails, before downloading,
         when any file it would write exists.
     :param max_concurrency: Result files downloaded at once (at most 5).
+    :param checksum: ``"sha256"`` or ``"md5"`` to add each file's digest (hex) to the manifest, e.g.
+        to verify a delivery byte for byte later; ``None`` (the default) for rows and bytes only.
+        Hashing reads every byte once more (benchmarks/README.md gives the cost).
     :param pardot_conn_id: The Pardot connection to use. (templated)
     """
 
@@ -118,6 +124,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         merge: bool = False,
         overwrite: bool = False,
         max_concurrency: int = 4,
+        checksum: str | None = None,
         pardot_conn_id: str = "pardot_default",
         **kwargs: Any,
     ) -> None:
@@ -133,6 +140,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         self.merge = merge
         self.overwrite = overwrite
         self.max_concurrency = max_concurrency
+        self.checksum = check_checksum(checksum)
         self.pardot_conn_id = pardot_conn_id
         self._stop = threading.Event()
         self._destination: Destination | None = None
@@ -269,7 +277,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         tmp = destination.temporary(name)
         chunks = self._chunks(hook, url, progress)
         with tmp.open("wb") as handle:
-            writer = CountingWriter(handle)
+            writer = CountingWriter(handle, self.checksum)
             if self.file_format == "parquet":
                 rows = csv_to_parquet(chunks, writer, None)[0]
             else:
@@ -284,7 +292,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
             "uri": destination.uri(name),
             "rows": rows,
             "bytes": writer.bytes,
-            "sha256": writer.sha256.hexdigest(),
+            **writer.digest(),
             "source": url,
         }
 
@@ -298,7 +306,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
     ) -> dict[str, Any]:
         tmp = destination.temporary(name)
         with tmp.open("wb") as handle:
-            writer = CountingWriter(handle)
+            writer = CountingWriter(handle, self.checksum)
             if self.file_format == "parquet":
                 state = None
                 rows = 0
@@ -352,7 +360,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
             "uri": destination.uri(name),
             "rows": rows,
             "bytes": writer.bytes,
-            "sha256": writer.sha256.hexdigest(),
+            **writer.digest(),
             "sources": urls,
         }
 
@@ -382,6 +390,8 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
     :param file_format: ``jsonl`` (default), ``csv`` or ``parquet``.
     :param overwrite: Replace existing files; otherwise the task fails before querying when any
         file it would write exists.
+    :param checksum: ``"sha256"`` or ``"md5"`` to add the file's digest (hex) to the manifest;
+        ``None`` (the default) for rows and bytes only.
     :param pardot_conn_id: The Pardot connection to use. (templated)
     """
 
@@ -398,6 +408,7 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         dest_conn_id: str | None = None,
         file_format: str = "jsonl",
         overwrite: bool = False,
+        checksum: str | None = None,
         pardot_conn_id: str = "pardot_default",
         **kwargs: Any,
     ) -> None:
@@ -408,6 +419,7 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         self.dest_conn_id = dest_conn_id
         self.file_format = _check_format(file_format, QUERY_FORMATS)
         self.overwrite = overwrite
+        self.checksum = check_checksum(checksum)
         self.pardot_conn_id = pardot_conn_id
         self._destination: Destination | None = None
 
@@ -441,7 +453,7 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         try:
             tmp = destination.temporary(name)
             with tmp.open("wb") as handle:
-                writer = CountingWriter(handle)
+                writer = CountingWriter(handle, self.checksum)
                 if self.file_format == "jsonl":
                     rows = 0
                     for rows, record in enumerate(records, start=1):  # noqa: B007
@@ -457,7 +469,7 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
                 "uri": destination.uri(name),
                 "rows": rows,
                 "bytes": writer.bytes,
-                "sha256": writer.sha256.hexdigest(),
+                **writer.digest(),
             }
             manifest_uri = destination.write_manifest(
                 {

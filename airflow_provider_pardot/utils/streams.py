@@ -1,6 +1,6 @@
 """
 Small streaming helpers for the transfers: CSV record counting and header splitting, a readable
-file over byte chunks, a counting and hashing writer, and thread-safe progress logging.
+file over byte chunks, a counting (and, when asked, hashing) writer, and thread-safe progress logging.
 """
 
 from __future__ import annotations
@@ -98,20 +98,38 @@ class ChunkStream(io.RawIOBase):
         return size
 
 
-class CountingWriter:
-    """Wrap a binary file: count and hash what is written."""
+#: Content checksums a transfer can add to its manifest (``checksum=``).
+CHECKSUMS = ("md5", "sha256")
 
-    def __init__(self, handle: Any) -> None:
+
+def check_checksum(checksum: str | None) -> str | None:
+    if checksum is not None and checksum not in CHECKSUMS:
+        raise ValueError(f"checksum must be one of {', '.join(CHECKSUMS)} or None, not {checksum!r}")
+    return checksum
+
+
+class CountingWriter:
+    """Wrap a binary file: count what is written, and hash it with ``checksum`` when given."""
+
+    def __init__(self, handle: Any, checksum: str | None = None) -> None:
         self._handle = handle
         self.bytes = 0
-        self.sha256 = hashlib.sha256()
+        self.checksum = check_checksum(checksum)
+        self._digest = hashlib.new(checksum) if checksum else None
 
     def write(self, data: Any) -> int:
         data = bytes(data)
         self._handle.write(data)
         self.bytes += len(data)
-        self.sha256.update(data)
+        if self._digest is not None:
+            self._digest.update(data)
         return len(data)
+
+    def digest(self) -> dict[str, str]:
+        """``{checksum: hex digest}`` for a manifest entry; empty without a checksum."""
+        if self._digest is None or self.checksum is None:
+            return {}
+        return {self.checksum: self._digest.hexdigest()}
 
     def tell(self) -> int:
         return self.bytes

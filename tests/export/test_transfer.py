@@ -100,10 +100,12 @@ class TestExportTransfer:
         assert _transfer(1, "file:///tmp/x", merge=True).pool_slots == 1
         with pytest.raises(ValueError, match="file_format"):
             _transfer(1, "file:///tmp/x", file_format="xlsx")
+        with pytest.raises(ValueError, match="checksum must be one of md5, sha256 or None"):
+            _transfer(1, "file:///tmp/x", checksum="crc32")
 
     def test_multi_file_byte_identical_with_manifest(self, pardot, ready_export, tmp_path, context, capsys):
         dest = tmp_path / "out"
-        uris = _transfer(ready_export, f"file://{dest}", max_concurrency=3).execute(context)
+        uris = _transfer(ready_export, f"file://{dest}", max_concurrency=3, checksum="sha256").execute(context)
         files = pardot.export_files(ready_export)
         assert len(files) == 3
         assert uris == [f"file://{dest}/part-{i:05d}.csv" for i in range(3)]
@@ -124,6 +126,20 @@ class TestExportTransfer:
         assert "Pardot API: " in out
         assert context["ti"].pushed["pardot_export"]["export_id"] == ready_export
         assert pardot.state()["max_in_flight"] <= 5
+
+    @pytest.mark.parametrize("checksum", [None, "md5"])
+    def test_manifest_checksum_only_when_asked(self, pardot, ready_export, tmp_path, context, checksum):
+        _transfer(ready_export, f"file://{tmp_path}", checksum=checksum).execute(context)
+        entries = json.loads((tmp_path / "_manifest.json").read_text())["files"]
+        assert len(entries) == 3
+        for entry in entries:
+            body = (tmp_path / entry["name"]).read_bytes()
+            assert entry["bytes"] == len(body)
+            assert "sha256" not in entry
+            if checksum is None:
+                assert "md5" not in entry
+            else:
+                assert entry["md5"] == hashlib.md5(body).hexdigest()
 
     def test_single_file_string_result_refs(self, emulator, set_conn, tmp_path, context):
         emulator.config(export_delay=0.05)
@@ -390,6 +406,11 @@ class TestQueryTransfer:
         assert manifest["files"][0]["rows"] == len(expected)
         assert manifest["files"][0]["bytes"] == path.stat().st_size
         assert _listing(tmp_path) == ["_manifest.json", f"part-00000.{file_format}"]
+
+    def test_sha256_in_manifest_when_asked(self, pardot, tmp_path, context):
+        self._op(f"file://{tmp_path}", "jsonl", checksum="sha256").execute(context)
+        (entry,) = json.loads((tmp_path / "_manifest.json").read_text())["files"]
+        assert entry["sha256"] == _sha((tmp_path / "part-00000.jsonl").read_bytes())
 
     def test_bad_criteria_refused_before_anything(self, pardot, tmp_path, context):
         with pytest.raises(PardotValidationError):

@@ -112,7 +112,7 @@ def transfer_round(emulator: EmulatorControl, n: int, workdir: Path) -> bool:
     emulator.expire_tokens()
     dest = workdir / f"transfer-{n}"
     PardotExportToObjectStorageOperator(
-        task_id="soak", export_id=export["id"], dest=f"file://{dest}", max_concurrency=4
+        task_id="soak", export_id=export["id"], dest=f"file://{dest}", max_concurrency=4, checksum="sha256"
     ).execute({"ti": mock.MagicMock(), "task_instance": mock.MagicMock()})
     manifest = json.loads((dest / "_manifest.json").read_text())
     ok = [(f["rows"], f["sha256"]) for f in manifest["files"]] == [(f["rows"], f["sha256"]) for f in source]

@@ -35,6 +35,7 @@ RESULTS = r"/api/v5/exports/\d+/results/"
 def _transfer(export_id, dest: Path, **kw):
     from airflow_provider_pardot.transfers.pardot_to_object_storage import PardotExportToObjectStorageOperator
 
+    kw.setdefault("checksum", "sha256")  # deliveries are checked byte for byte against the manifest
     return PardotExportToObjectStorageOperator(
         task_id="to_storage", export_id=export_id, dest=f"file://{dest}", **kw
     )
