@@ -150,7 +150,15 @@ class PardotHook(BaseHook):
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=MAX_IN_FLIGHT, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        session.verify = self.config.verify_ssl
+        # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once, here, for the
+        # Pardot host: by default requests reads it again for every request, a scan of the whole
+        # environment. ~/.netrc is not consulted: the hook sends its own Authorization header.
+        settings = session.merge_environment_settings(
+            self.config.host, {}, False, self.config.verify_ssl, None
+        )
+        session.trust_env = False
+        session.proxies = settings["proxies"]
+        session.verify = settings["verify"]
         session.headers["User-Agent"] = user_agent()
         return session
 
@@ -339,8 +347,6 @@ class PardotHook(BaseHook):
                     timeout=config.timeout,
                     stream=stream,
                     allow_redirects=False,
-                    # per request: requests lets REQUESTS_CA_BUNDLE override session.verify=False
-                    verify=config.verify_ssl,
                 )
             except requests.RequestException as err:
                 failure = _failure_of(err)

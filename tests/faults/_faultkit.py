@@ -335,8 +335,10 @@ class ForwardingProxy:
         self.httpd = _Quiet(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         scheme = "http"
+        self.ca: str | None = None  # the certificate to trust, with tls
         if tls:
             cert, key = self_signed_cert(workdir or Path("."))
+            self.ca = cert
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(cert, key)
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)

@@ -214,9 +214,43 @@ def test_no_secret_in_rendered_templates(emulator, make_conn, figures):
 @pytest.mark.parametrize(
     ("verify_ssl", "expected"), [(None, True), (True, True), ("true", True), (False, False), ("false", False)]
 )
-def test_verify_ssl_flag(make_conn, verify_ssl, expected):
+def test_verify_ssl_flag(make_conn, monkeypatch, verify_ssl, expected):
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(var, raising=False)
     make_conn(verify_ssl=verify_ssl)
     assert PardotHook().session.verify is expected
+
+
+def _clear_proxy_environment(monkeypatch):
+    for var in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv(var.upper(), raising=False)
+
+
+def test_environment_read_once_for_the_pardot_host(make_conn, monkeypatch):
+    """Proxies and NO_PROXY apply as requests would apply them, but are read when the session is built."""
+    _clear_proxy_environment(monkeypatch)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    make_conn(host="https://pi.pardot.com")
+    session = PardotHook().session
+    assert session.trust_env is False  # no scan of the environment (or ~/.netrc) per request
+    assert session.proxies.get("https") == "http://proxy.example:3128"
+    monkeypatch.setenv("NO_PROXY", "pi.pardot.com")
+    assert PardotHook().session.proxies == {}
+
+
+def test_ca_bundle_from_the_environment_but_never_over_verify_false(emulator, make_conn, monkeypatch, tmp_path):
+    with ForwardingProxy(emulator.url, tls=True, workdir=tmp_path / "tls") as pardot:
+        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pardot.ca))
+        make_conn(host=pardot.url, token_url=pardot.url, max_retries=0)
+        hook = PardotHook()
+        assert hook.session.verify == pardot.ca
+        rid = emulator.records("list")[0]
+        assert hook.read("list", rid)["id"] == rid  # trusted through the bundle
+        # a connection that turns verification off stays off, whatever the environment says
+        make_conn(host=pardot.url, token_url=pardot.url, verify_ssl=False)
+        assert PardotHook().session.verify is False
 
 
 def test_self_signed_certificate_refused_unless_disabled(emulator, make_conn, figures, tmp_path):
