@@ -115,7 +115,8 @@ class CountingWriter:
         self._handle = handle
         self.bytes = 0
         self.checksum = check_checksum(checksum)
-        self._digest = hashlib.new(checksum) if checksum else None
+        # a content checksum, not a security measure (md5 stays usable on FIPS builds)
+        self._digest = hashlib.new(checksum, usedforsecurity=False) if checksum else None
 
     def write(self, data: Any) -> int:
         data = bytes(data)
