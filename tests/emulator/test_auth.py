@@ -3,10 +3,9 @@ from __future__ import annotations
 import base64
 import json
 import time
-from pathlib import Path
 
 import requests
-from emu_api import BU, RECORDED, Api, load_json
+from emu_api import BU, RECORDED, Api, load_json, load_text
 
 
 def _jwt(claims: dict, alg: str = "RS256") -> str:
@@ -150,9 +149,7 @@ def test_expiry_and_status_184(api, emulator):
     r = api.get(path, format="xml")
     assert r.status_code == 400
     assert r.headers["Content-Type"] == "text/xml"
-    assert r.text == Path(f"{RECORDED}/xml/error-184-invalid-access-token.xml").read_text().replace(
-        "\n\n", "\n"
-    )
+    assert r.text == load_text(f"{RECORDED}/xml/error-184-invalid-access-token.xml").replace("\n\n", "\n")
     api.login()
     emulator.config(token_ttl=0.3)
     assert api.get(path).status_code == 200
