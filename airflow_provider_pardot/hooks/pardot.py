@@ -411,10 +411,74 @@ class PardotHook(BaseHook):
 
     # Objects --------------------------------------------------------------------------------------
     def query(
+        self,
+        object_name: str,
+        *,
+        fields: list[str] | str | None = None,
+        max_records: int | None = None,
+        concurrency: int = 1,
+        **criteria: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """
+        Return an iterator over every record of ``object_name`` matching ``criteria``, each exactly once.
+
+        A v5 name (``lists``, ``list-memberships``, ``lifecycle-histories``, ``prospects``, ...)
+        queries ``/api/v5/objects/<name>``: 1,000 records a call, v5 field names and filters
+        (``createdAtAfterOrEqualTo``, ``idGreaterThan``, ``deleted``, ...), and ``concurrency``
+        parallel id ranges (see :mod:`airflow_provider_pardot.utils.v5_paging`). A v3/v4 name
+        (``list``, ``listMembership``, ...) pages the v3/v4 endpoints, 200 records a call.
+        Everything is validated before any request is sent.
+
+        :param object_name: a v5 name, or a v3/v4 name
+        :param fields: v5 only: the fields to return, in this order (default: every documented
+            standard field of the object; custom fields end in ``__c``)
+        :param max_records: stop after this many records
+        :param concurrency: v5 only: id ranges paged in parallel, 1 to 5. Records then come page by
+            page as they are answered: ids ascend within a page, not across pages. The parallel
+            requests use the account's five concurrent-request slots, shared with every other
+            client of the account.
+        """
+        from airflow_provider_pardot.utils import v5
+
+        if v5.is_v5_object(object_name):
+            return self._query_v5(object_name, fields, max_records, concurrency, criteria)
+        from airflow_provider_pardot.utils.criteria import QUERY_CRITERIA
+
+        if object_name not in QUERY_CRITERIA:
+            raise v5.unknown_object(object_name, "query", list(QUERY_CRITERIA))
+        v5.refuse_v5_options(object_name, fields, concurrency)
+        return self._query_v4(object_name, max_records=max_records, **criteria)
+
+    def _query_v5(
+        self, object_name: str, fields: Any, max_records: Any, concurrency: Any, criteria: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        from airflow_provider_pardot.utils import v5
+        from airflow_provider_pardot.utils.v5_paging import v5_records
+
+        query = v5.validate_v5_query(object_name, fields, criteria)
+        concurrency = v5.validate_concurrency(concurrency)
+        max_records = v5.validate_max_records(max_records)
+        return v5_records(self._v5_fetch(object_name), query, concurrency=concurrency, max_records=max_records)
+
+    def _v5_fetch(self, object_name: str):
+        """``fetch(params) -> V5Page``: one GET on the object's v5 collection."""
+        from airflow_provider_pardot.utils.v5 import v5_path
+        from airflow_provider_pardot.utils.v5_paging import V5Page
+
+        path = v5_path(object_name)
+
+        def fetch(params: dict[str, str]) -> V5Page:
+            response = self.request("GET", path, params=params)
+            body = responses.parse_body(response.content, getattr(response, "pardot_json", None))
+            return V5Page.from_body(body, response.headers.get("Pardot-Warning"))
+
+        return fetch
+
+    def _query_v4(
         self, object_name: str, *, max_records: int | None = None, **criteria: Any
     ) -> Iterator[dict[str, Any]]:
         """
-        Yield every record of ``object_name`` matching ``criteria``, each exactly once.
+        Yield every record of a v3/v4 object matching ``criteria``, each exactly once.
 
         Pages with ``id_greater_than`` (``sort_by=id``, ascending, 200 rows a page) until a short
         page, so records added or changed between pages are neither lost nor repeated. Criteria
@@ -484,17 +548,38 @@ class PardotHook(BaseHook):
             if len(rows) < PAGE_SIZE or fresh == 0:
                 return
 
-    def read(self, object_name: str, record_id: int | str, **params: Any) -> dict[str, Any]:
-        """Return one record: ``/api/{object}/version/{v}/do/read/id/{id}``."""
+    def read(
+        self, object_name: str, record_id: int | str, fields: list[str] | str | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """
+        Return one record: ``/api/v5/objects/<name>/<id>`` for a v5 name (``fields`` as in
+        :meth:`query`), else ``/api/{object}/version/{v}/do/read/id/{id}``.
+        """
+        from airflow_provider_pardot.utils import v5
+
+        if v5.is_v5_object(object_name):
+            return self._read_v5(object_name, record_id, fields, params)
+        v5.refuse_v5_options(object_name, fields, None)
         if object_name not in endpoints.RESULT_KEYS or object_name == "export":
             # the name becomes part of the path: an unknown (or "../x") name never leaves the machine
-            known = ", ".join(sorted(k for k in endpoints.RESULT_KEYS if k != "export"))
-            raise PardotValidationError(
-                f"Unknown Pardot object {object_name!r} for read. Supported objects: {known}."
-            )
+            raise v5.unknown_object(object_name, "read", [k for k in endpoints.RESULT_KEYS if k != "export"])
         _require_id(f"{object_name} id", record_id)
         body = self._object_call("GET", object_name, "read", "id", record_id, params=_form(params))
         return responses.record(body, object_name)
+
+    def _read_v5(
+        self, object_name: str, record_id: int | str, fields: Any, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        from airflow_provider_pardot.utils import v5
+
+        if params:
+            raise PardotValidationError(
+                f"read() of the v5 object {object_name} takes fields= only, not {', '.join(sorted(params))}."
+            )
+        _require_id(f"{object_name} id", record_id)
+        asked = v5.validate_fields(object_name, fields)
+        body = self.call("GET", v5.v5_path(object_name, record_id), params={"fields": ",".join(asked)})
+        return v5.shape(body if isinstance(body, dict) else {}, asked)
 
     # Emails ---------------------------------------------------------------------------------------
     def get_email(self, email_id: int | str, include_message: bool = True) -> dict[str, Any]:
