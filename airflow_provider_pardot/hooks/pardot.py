@@ -442,11 +442,7 @@ class PardotHook(BaseHook):
 
         if v5.is_v5_object(object_name):
             return self._query_v5(object_name, fields, max_records, concurrency, criteria)
-        from airflow_provider_pardot.utils.criteria import QUERY_CRITERIA
-
-        if object_name not in QUERY_CRITERIA:
-            raise v5.unknown_object(object_name, "query", list(QUERY_CRITERIA))
-        v5.refuse_v5_options(object_name, fields, concurrency)
+        v5.check_query(object_name, fields, concurrency, criteria)  # at the call, not at the first page
         return self._query_v4(object_name, max_records=max_records, **criteria)
 
     def _query_v5(

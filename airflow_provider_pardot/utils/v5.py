@@ -456,3 +456,22 @@ def shape(record: dict[str, Any], fields: list[str]) -> dict[str, Any]:
         if key not in out and (key != "id" or "id" in fields):
             out[key] = value
     return out
+
+
+def check_query(object_name: str, fields: Any, concurrency: Any, criteria: dict[str, Any]) -> list[str]:
+    """
+    Validate a query call on either API without sending anything; return a v5 query's fields.
+
+    Raises :class:`PardotValidationError` for an unknown object, bad criteria, or ``fields`` /
+    ``concurrency`` on a v3/v4 name. Returns ``[]`` for a v3/v4 name (its columns come from the data).
+    """
+    from airflow_provider_pardot.utils.criteria import QUERY_CRITERIA, validate_query
+
+    if is_v5_object(object_name):
+        validate_concurrency(concurrency)
+        return validate_v5_query(object_name, fields, criteria).fields
+    if object_name not in QUERY_CRITERIA:
+        raise unknown_object(object_name, "query", list(QUERY_CRITERIA))
+    refuse_v5_options(object_name, fields, concurrency)
+    validate_query(object_name, criteria)
+    return []
