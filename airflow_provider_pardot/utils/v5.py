@@ -88,6 +88,7 @@ V5_OBJECTS: dict[str, V5Object] = {
             "isDeleted", "folderId", "campaignId", *_AUDIT,
         ),
         filters={"id": INT_RANGE, "name": EQUALS_TEXT, "createdAt": DATETIME, "updatedAt": DATETIME},
+        relations=("campaign",),
         v4_name="list",
         recycle_bin=True,
     ),
@@ -127,7 +128,7 @@ V5_OBJECTS: dict[str, V5Object] = {
         ),
         filters={"id": INT_RANGE, "sentAt": DATETIME, "prospectId": EQUALS_INT, "listEmailId": EQUALS_INT},
         v4_name="email",
-        relations=("senderOptions", "replyToOptions"),
+        relations=("campaign", "senderOptions", "replyToOptions"),
     ),
     "email-templates": V5Object(
         fields=(
@@ -136,6 +137,7 @@ V5_OBJECTS: dict[str, V5Object] = {
             "trackerDomainId", "tagReplacementLanguage", *_AUDIT,
         ),
         filters={"id": INT_RANGE, "updatedAt": DATETIME},
+        relations=("campaign",),
         v4_name="emailTemplate",
         recycle_bin=True,
     ),
@@ -165,6 +167,7 @@ V5_OBJECTS: dict[str, V5Object] = {
             "assignedToId": INT_RANGE,
             "email": EQUALS_TEXT,
         },
+        relations=("campaign",),
         v4_name="prospect",
         recycle_bin=True,
     ),
@@ -182,6 +185,7 @@ V5_OBJECTS: dict[str, V5Object] = {
             "prospectId": EQUALS_INT,
             "visitorId": EQUALS_INT,
         },
+        relations=("campaign",),
         v4_name="visitorActivity",
     ),
     "campaigns": V5Object(

@@ -3,8 +3,10 @@ Pardot emulator; ``scripts/demo.sh`` (``make demo``) works end to end."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import importlib.util
+import io
 import json
 import os
 import socket
@@ -24,6 +26,7 @@ EXAMPLE_DAG_IDS = {
     "example_pardot_export",
     "example_pardot_incremental_query",
     "example_pardot_list_email",
+    "example_pardot_v5_incremental",
 }
 TODAY = dt.datetime.now(dt.UTC).date()
 TOMORROW = TODAY + dt.timedelta(days=1)
@@ -160,6 +163,41 @@ def test_incremental_query_dag_pulls_only_the_interval(run_dag, emulator):
 
     assert set(new_lists) <= ids(run_dag.dest / "list" / f"date={TODAY}")
     assert ids(run_dag.dest / "lifecycle_history" / f"date={TODAY}") == set(new_histories)
+    assert not emulator.state()["errors"]
+
+
+def test_v5_incremental_dag_pulls_only_the_interval(run_dag, emulator):
+    new_histories = emulator.mutate("lifecycleHistory", insert=11)["inserted"]
+    new_memberships = emulator.mutate("listMembership", insert=5)["inserted"]
+
+    # Logical date tomorrow -> data interval [today, tomorrow): the records made just now.
+    run_dag("example_pardot_v5_incremental", TOMORROW)
+
+    def rows(folder: str) -> list[dict]:
+        path = run_dag.dest / folder / f"date={TODAY}" / "part-00000.csv"
+        return list(csv.DictReader(io.StringIO(path.read_text())))
+
+    histories = rows("lifecycle_histories")
+    assert {int(r["id"]) for r in histories} == set(new_histories)
+    assert list(histories[0]) == [
+        "id",
+        "prospectId",
+        "previousStageId",
+        "nextStageId",
+        "secondsElapsed",
+        "createdAt",
+    ]
+    memberships = rows("list_memberships")
+    assert set(new_memberships) <= {int(r["id"]) for r in memberships}
+    assert _manifest(run_dag.dest / "lifecycle_histories" / f"date={TODAY}")["total_rows"] == 11
+    v5 = [r for r in emulator.requests() if r["path"].startswith("/api/v5/objects/")]
+    assert {r["path"] for r in v5} == {
+        "/api/v5/objects/lifecycle-histories",
+        "/api/v5/objects/list-memberships",
+    }
+    first = next(r for r in v5 if r["path"].endswith("lifecycle-histories"))
+    assert first["query"]["createdAtAfterOrEqualTo"] == [f"{TODAY}T00:00:00+00:00"]
+    assert first["query"]["createdAtBefore"] == [f"{TOMORROW}T00:00:00+00:00"]
     assert not emulator.state()["errors"]
 
 
