@@ -1,6 +1,8 @@
 """Run every benchmark against the Pardot emulator and write benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py [--repeats N] [--only query,export,parse,trigger]
+    .venv/bin/python benchmarks/run.py [--repeats N] [--only query,export,parse,trigger,v5]
+
+``--only v5`` (the v5 object queries, ~6 min) rewrites only its own section of RESULTS.md.
 
 Each measured client runs in a fresh subprocess; its peak RSS and CPU time come from
 ``os.wait4`` (the child's own rusage). Results are medians over the repeats. See
@@ -37,6 +39,7 @@ from common import (
     run_measured,
     trusting,
 )
+from v5_bench import LATENCY_MS, bench_v5, report_v5, splice
 
 PY = sys.executable
 MIB = 1 << 20
@@ -720,6 +723,8 @@ def report(results: dict, info: dict, command: str, started: float, load_start: 
             f"| every trigger ends with success | {t['events_ok']} | {verdict(t['events_ok'])} |",
             "",
         ]
+    if results.get("v5"):
+        lines += report_v5(results["v5"])
     return "\n".join(lines)
 
 
@@ -747,7 +752,9 @@ def main() -> int:
         default=1,
         help="naive pandas runs per export size (each takes ~1 min per 256 MiB)",
     )
-    parser.add_argument("--only", default="query,export,parse,trigger")
+    parser.add_argument("--only", default="query,export,parse,trigger,v5")
+    parser.add_argument("--v5-repeats", type=int, default=3)
+    parser.add_argument("--latency-ms", type=int, default=LATENCY_MS, help="v5 section: emulator latency")
     parser.add_argument("--triggers", type=int, default=500)
     parser.add_argument("--poll", type=float, default=5.0)
     parser.add_argument("--sizes", default="268435456,1073741824", help="export sizes in bytes")
@@ -780,13 +787,22 @@ def main() -> int:
             results["export"] = bench_export(args.export_repeats, scratch, sizes, args.naive_repeats, tls)
         if "trigger" in only:
             results["trigger"] = bench_trigger(args.repeats, args.triggers, args.poll)
+        if "v5" in only:
+            results["v5"] = bench_v5(args.v5_repeats, args.latency_ms)
     finally:
         if scratch is not None and not os.environ.get("BENCH_SCRATCH"):
             shutil.rmtree(scratch, ignore_errors=True)
     (WORK / "results.json").write_text(json.dumps(results, indent=2, default=str))
     command = "make bench  (= .venv/bin/python benchmarks/run.py " + " ".join(sys.argv[1:]) + ")"
     text = report(results, info, command.replace(" )", ")"), started, load_start)
-    Path(args.output).write_text(text + "\n")
+    output = Path(args.output)
+    if only == {"v5"} and output.exists():  # the other sections stay as they were
+        section = "\n".join(report_v5(results["v5"]))
+        text = splice(
+            output.read_text(),
+            f"{section}\n\nv5 section: `{command.replace(' )', ')')}`, {time.strftime('%Y-%m-%d %H:%M %Z')}, load average {load_start}.",
+        )
+    output.write_text(text + "\n")
     print(text)
     return 0
 

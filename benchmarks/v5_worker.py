@@ -1,0 +1,102 @@
+"""One timed pull of every ``list`` record, in a fresh process: ``v5_worker.py MODE URL``.
+
+MODE is ``hook-v4`` (``PardotHook.query("list")``, today's v4 paging, 200 a call), ``hook-v5-c1``
+and ``hook-v5-c5`` (``PardotHook.query("lists", concurrency=1 or 5)``), or ``bare-v5``: a
+``requests.Session`` loop that asks the first v5 page (``limit=1000``, the same fields as the
+hook's default) and then follows ``nextPageUrl`` as it is, one page at a time, until it is null,
+which is what Airbyte's and amp-labs' connectors do. Prints one JSON line: records, unique ids,
+seconds, client CPU seconds during the pull, and the client's own call count.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from common import BUSINESS_UNIT_ID, LOGIN, PASSWORD, setup_airflow_in_process
+
+
+def pull_hook(object_name: str, concurrency: int):
+    from airflow_provider_pardot.hooks.pardot import PardotHook
+
+    hook = PardotHook()
+    kwargs = {"concurrency": concurrency} if concurrency > 1 else {}
+    ids = [row["id"] for row in hook.query(object_name, **kwargs)]
+    return ids, hook.request_count
+
+
+def pull_bare_v5(url: str):
+    import requests
+
+    from airflow_provider_pardot.utils.v5 import V5_OBJECTS
+
+    session = requests.Session()
+    token = session.post(
+        f"{url}/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": "emulator-client-id",
+            "client_secret": "emulator-client-secret",
+            "username": LOGIN,
+            "password": PASSWORD,
+        },
+        timeout=60,
+    ).json()["access_token"]
+    session.headers.update(
+        {
+            "Authorization": f"Bearer {token}",
+            "Pardot-Business-Unit-Id": BUSINESS_UNIT_ID,
+            "X-Return-Api-Usage": "1",
+            "Accept": "application/json",
+        }
+    )
+    fields = ",".join(V5_OBJECTS["lists"].fields)
+    response = session.get(
+        f"{url}/api/v5/objects/lists", params={"fields": fields, "limit": 1000}, timeout=60
+    )
+    ids: list[int] = []
+    calls = 1
+    while True:
+        response.raise_for_status()
+        body = response.json()
+        ids.extend(r["id"] for r in body["values"])
+        if not body.get("nextPageUrl"):
+            return ids, calls
+        response = session.get(body["nextPageUrl"], timeout=60)
+        calls += 1
+
+
+def main() -> None:
+    mode, url = sys.argv[1], sys.argv[2]
+    setup_airflow_in_process(url)
+    # import cost is not part of the pull
+    import airflow_provider_pardot.hooks.pardot
+    import airflow_provider_pardot.utils.v5_paging  # noqa: F401
+
+    pulls = {
+        "hook-v4": lambda: pull_hook("list", 1),
+        "hook-v5-c1": lambda: pull_hook("lists", 1),
+        "hook-v5-c5": lambda: pull_hook("lists", 5),
+        "bare-v5": lambda: pull_bare_v5(url),
+    }
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    ids, calls = pulls[mode]()
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "records": len(ids),
+                "unique": len(set(ids)),
+                "seconds": seconds,
+                "cpu": cpu,
+                "client_calls": calls,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
