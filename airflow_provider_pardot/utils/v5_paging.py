@@ -39,7 +39,7 @@ from airflow_provider_pardot.utils.v5 import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Generator, Iterator
 
 #: How long a blocked producer waits before it checks again whether the consumer has gone.
 _PUT_POLL_SECONDS = 0.05
@@ -91,7 +91,7 @@ def page_range(
     before: int | None,
     limit: int,
     first: V5Page | None = None,
-) -> Iterator[list[dict[str, Any]]]:
+) -> Generator[list[dict[str, Any]], None, None]:
     """
     Yield the pages of records with ``after < id < before``, ascending by id, each record once.
 
@@ -152,7 +152,7 @@ def split_ids(low: int, high: int, parts: int) -> list[tuple[int, int]]:
 
 class ParallelPages:
     """
-    Page one query's id range on ``concurrency`` threads; iterate to get pages as they arrive.
+    Page one query's id range on ``concurrency`` threads; :meth:`pages` yields pages as they arrive.
 
     Order: the first page (the lowest ids), then the pages of the parts interleaved in the order
     they are answered; within a page, ids ascend.
@@ -169,7 +169,7 @@ class ParallelPages:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+    def pages(self) -> Generator[list[dict[str, Any]], None, None]:
         query = self.query
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pardot-v5-max-id") as pool:
             highest = pool.submit(self._highest_id)
@@ -249,10 +249,11 @@ def v5_records(
     if max_records == 0:
         return
     limit = min(V5_PAGE_LIMIT, max_records) if max_records else V5_PAGE_LIMIT
+    pages: Generator[list[dict[str, Any]], None, None]
     if concurrency == 1:
         pages = page_range(fetch, query, query.id_after, query.id_before, limit)
     else:
-        pages = iter(ParallelPages(fetch, query, concurrency, limit))
+        pages = ParallelPages(fetch, query, concurrency, limit).pages()
     count = 0
     try:
         for page in pages:
