@@ -103,6 +103,7 @@ class PardotHook(BaseHook):
         self.request_count = 0
         self._count_lock = threading.Lock()
         self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._token_lock = threading.Lock()  # parallel pages fetch one token, not one each
         self._access_token_used = False
 
     # Connection form ------------------------------------------------------------------------------
@@ -184,8 +185,11 @@ class PardotHook(BaseHook):
         key = cache_key(self.config)
         token = TOKENS.get(key)
         if token is None:
-            token = self._fetch_token()
-            TOKENS.put(key, token)
+            with self._token_lock:
+                token = TOKENS.get(key)
+                if token is None:
+                    token = self._fetch_token()
+                    TOKENS.put(key, token)
         return token
 
     def _fetch_token(self) -> str:
