@@ -5,12 +5,12 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
-import re
 import threading
 from typing import TYPE_CHECKING, Any
 
 from .dates import fmt, parse_datetime, utcnow
 from .errors import PardotError
+from .params import get, get_multi, parse_int, php_bool, strict_bool
 from .render import one_or_many
 from .store import ID_BASE, public
 
@@ -90,48 +90,10 @@ EMPTY_OBJECTS = {
     "account": "account",
 }
 
-TRUE = {"true", "1", "yes"}
-FALSE = {"false", "0", "no", ""}
-
 LIST_FIELDS = ("name", "is_public", "title", "description", "is_crm_visible")
 READ_NOT_FOUND = {"list": 55, "prospect": 3}
-
-
-def get(params: dict, name: str, default=None):
-    vals = params.get(name)
-    if not vals:
-        return default
-    return vals[-1]
-
-
-def get_multi(params: dict, name: str) -> list[str]:
-    """``name[]`` repeated, ``name[0]`` PHP style, or a plain ``name`` (comma-separated)."""
-    out: list[str] = []
-    for key, vals in params.items():
-        if key == f"{name}[]" or re.fullmatch(rf"{re.escape(name)}\[\d+\]", key):
-            out.extend(vals)
-    for v in params.get(name, []):
-        out.extend(x for x in v.split(",") if x.strip() != "")
-    return [v.strip() for v in out if v.strip() != ""]
-
-
-def parse_bool(value, code: int = 50, name: str = ""):
-    if value is None:
-        return None
-    v = str(value).strip().lower()
-    if v in TRUE:
-        return True
-    if v in FALSE:
-        return False
-    raise PardotError(code, name or None)
-
-
-def parse_int(value, code: int, name: str = "") -> int:
-    try:
-        i = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise PardotError(code, name or None) from None
-    return i
+#: the boolean form fields of a send, read with PHP truthiness and recorded with the send
+SEND_FLAGS = ("operational_email", "from_assigned_user", "from_account_owner")
 
 
 def date_param(params: dict, name: str) -> str | None:
@@ -361,10 +323,7 @@ def list_write(emu, req, op: str, params: dict):
         v = get(params, f)
         if v is None:
             continue
-        if f.startswith("is_"):
-            values[f] = parse_bool(v, 50, f)
-        else:
-            values[f] = v
+        values[f] = php_bool(v) if f.startswith("is_") else v
     with emu.store.lock:
         if op == "create":
             if not (values.get("name") or "").strip():
@@ -405,7 +364,7 @@ def list_write(emu, req, op: str, params: dict):
 
 # ---------------------------------------------------------------------------- emails
 def email_read(emu, params: dict) -> dict:
-    include = parse_bool(get(params, "include_message", "true"), 50, "include_message")
+    include = php_bool(get(params, "include_message"), default=True)
     raw = get(params, "id")
     if raw is None:
         raise PardotError(16)
@@ -503,7 +462,7 @@ def template_repr(row: dict, full: bool) -> dict:
 
 
 def template_read(emu, params: dict) -> dict:
-    archived = parse_bool(get(params, "archived", "false"), 145)
+    archived = strict_bool(get(params, "archived"), 145, default=False)
     raw = get(params, "id")
     if raw is None:
         raise PardotError(68)
@@ -512,7 +471,7 @@ def template_read(emu, params: dict) -> dict:
 
 
 def templates_one_to_one(emu, params: dict) -> dict:
-    archived = parse_bool(get(params, "archived", "false"), 145)
+    archived = strict_bool(get(params, "archived"), 145, default=False)
     with emu.store.lock:
         rows = [
             template_repr(r, False)
@@ -558,8 +517,7 @@ def email_send(emu, req, params: dict) -> dict:
     if campaign_id <= 0:
         raise PardotError(38)
 
-    for b in ("operational_email", "from_assigned_user", "from_account_owner"):
-        parse_bool(get(params, b), 50, b)
+    flags = {b: php_bool(get(params, b)) for b in SEND_FLAGS}
     scheduled = get(params, "scheduled_time")
     if scheduled:
         _parse_iso(scheduled)
@@ -668,6 +626,7 @@ def email_send(emu, req, params: dict) -> dict:
             "prospect_email": prospect["email"] if prospect else None,
             "email_template_id": tmpl_raw,
             "scheduled_time": scheduled,
+            "flags": flags,
             "time": now,
             "params": flat,
         }

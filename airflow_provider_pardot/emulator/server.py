@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import cast
 
 from . import objects, render
+from . import params as params_
 from .auth import BU_RE, OAuthError, parse_pardot_header
 from .errors import PardotError, http_status, message
 from .state import Emulator
@@ -339,7 +340,7 @@ class Handler(BaseHTTPRequestHandler):
             params = {k: list(v) for k, v in query.items()}
             for k, v in form.items():
                 params.setdefault(k, []).extend(v)
-            fmt_param = (objects.get(params, "format") or "").lower()
+            fmt_param = (params_.get(params, "format") or "").lower()
             self._is_json = fmt_param == "json"
             self._api = path.startswith("/api/")
             if fault and fault["kind"] == "status":
@@ -437,14 +438,14 @@ class Handler(BaseHTTPRequestHandler):
             raise PardotError(49)
         auth = self.headers.get("Authorization", "") or ""
         legacy = auth.lower().startswith("pardot") or (
-            not auth and objects.get(params, "api_key") is not None
+            not auth and params_.get(params, "api_key") is not None
         )
         if legacy:
             if not emu.config["legacy_auth"]:
                 raise PardotError(199)
             creds = parse_pardot_header(auth) if auth else {}
-            api_key = creds.get("api_key") or objects.get(params, "api_key")
-            user_key = creds.get("user_key") or objects.get(params, "user_key")
+            api_key = creds.get("api_key") or params_.get(params, "api_key")
+            user_key = creds.get("user_key") or params_.get(params, "user_key")
             if not emu.auth.api_key_valid(api_key, user_key):
                 raise PardotError(1)
             return
@@ -514,7 +515,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "POST":
             raise PardotError(60, "Use method POST")
         key = self.emu.auth.legacy_login(
-            objects.get(params, "email"), objects.get(params, "password"), objects.get(params, "user_key")
+            params_.get(params, "email"), params_.get(params, "password"), params_.get(params, "user_key")
         )
         self._ok({"api_key": key, "version": 4})
 
@@ -528,7 +529,7 @@ class Handler(BaseHTTPRequestHandler):
             exp = ex.create(data, "v4")
             return self._ok({"export": ex.repr_v4(exp, self.base_url, version)})
         if op == "read":
-            exp = ex.get(objects.get(params, "id"))
+            exp = ex.get(params_.get(params, "id"))
             return self._ok({"export": ex.repr_v4(exp, self.base_url, version)})
         if op == "query":
             rows = ex.query(params)
@@ -541,11 +542,11 @@ class Handler(BaseHTTPRequestHandler):
             # Undocumented for v3/v4: mirrors the v5 cancel (docs' "Cancel" section).
             if self.command not in ("POST", "DELETE"):
                 raise PardotError(60, "Use method POST")
-            exp = ex.cancel(ex.get(objects.get(params, "id")))
+            exp = ex.cancel(ex.get(params_.get(params, "id")))
             return self._ok({"export": ex.repr_v4(exp, self.base_url, version)})
         if op == "downloadResults":
-            exp = ex.get(objects.get(params, "id"))
-            return self._send_file(ex.download_path(exp, objects.get(params, "file")), "text/csv")
+            exp = ex.get(params_.get(params, "id"))
+            return self._send_file(ex.download_path(exp, params_.get(params, "file")), "text/csv")
         raise PardotError(2)
 
     def _v5(self, segs: list[str], params: dict, body: bytes) -> None:
