@@ -260,40 +260,7 @@ def shape_row(obj: str, row: dict, output: str) -> dict:
     return r
 
 
-# ---------------------------------------------------------------------------- dispatcher
-def handle(emu, req, obj: str, op: str, params: dict) -> tuple[int, dict | None]:
-    """Returns (http_status, payload) -- payload None means an empty 204 answer."""
-    if obj in EMPTY_OBJECTS:
-        if op == "query":
-            return 200, {"result": {"total_results": 0}} if (get(params, "output") or "") != "bulk" else {
-                "result": None
-            }
-        if op == "read":
-            raise PardotError(16)
-        raise PardotError(2)
-    if op == "query" and obj in QUERY_SPEC:
-        return 200, run_query(emu, obj, params)
-    if obj == "list" and op in ("create", "update", "delete"):
-        return list_write(emu, req, op, params)
-    if obj == "email":
-        if op == "send":
-            return 200, email_send(emu, req, params)
-        if op == "read":
-            return 200, email_read(emu, params)
-        if op == "stats":
-            return 200, email_stats(emu, params)
-        raise PardotError(2)
-    if obj == "emailTemplate":
-        if op == "read":
-            return 200, template_read(emu, params)
-        if op == "listOneToOne":
-            return 200, templates_one_to_one(emu, params)
-        raise PardotError(2)
-    if op == "read" and obj in QUERY_SPEC:
-        return 200, read(emu, obj, params)
-    raise PardotError(2)
-
-
+# ---------------------------------------------------------------------------- reads and lists
 def read(emu, obj: str, params: dict) -> dict:
     key = QUERY_SPEC[obj]["key"]
     table = emu.store.tables[obj]
@@ -314,52 +281,67 @@ def read(emu, obj: str, params: dict) -> dict:
         return {key: public(row)}
 
 
-def list_write(emu, req, op: str, params: dict):
-    table = emu.store.tables["list"]
-    if op == "delete" and req.command not in ("POST", "DELETE"):
-        raise PardotError(60, "Use methods POST or DELETE")
+def _list_values(params: dict) -> dict:
     values: dict = {}
     for f in LIST_FIELDS:
         v = get(params, f)
-        if v is None:
-            continue
-        values[f] = php_bool(v) if f.startswith("is_") else v
+        if v is not None:
+            values[f] = php_bool(v) if f.startswith("is_") else v
+    return values
+
+
+def list_create(emu, params: dict) -> dict:
+    values = _list_values(params)
+    if not (values.get("name") or "").strip():
+        raise PardotError(13, "name")
+    table = emu.store.tables["list"]
     with emu.store.lock:
-        if op == "create":
-            if not (values.get("name") or "").strip():
-                raise PardotError(13, "name")
-            now = fmt(utcnow())
-            row = {
-                "id": table.new_id(),
-                "name": values["name"],
-                "is_public": values.get("is_public", False),
-                "is_dynamic": False,
-                "title": values.get("title"),
-                "description": values.get("description"),
-                "is_crm_visible": values.get("is_crm_visible", False),
-                "created_at": now,
-                "updated_at": now,
-            }
-            table.add(row)
-            return 200, {"list": public(row)}
-        raw = get(params, "id")
-        if raw is None:
-            raise PardotError(55)
-        row = table.by_id.get(parse_int(raw, 55))
-        if row is None or row.get("_deleted"):
-            raise PardotError(55)
-        if op == "update":
-            if "name" in values and not values["name"].strip():
-                raise PardotError(36, "name")
-            row.update(values)
-            row["updated_at"] = fmt(utcnow())
-            return 200, {"list": public(row)}
+        now = fmt(utcnow())
+        row = {
+            "id": table.new_id(),
+            "name": values["name"],
+            "is_public": values.get("is_public", False),
+            "is_dynamic": False,
+            "title": values.get("title"),
+            "description": values.get("description"),
+            "is_crm_visible": values.get("is_crm_visible", False),
+            "created_at": now,
+            "updated_at": now,
+        }
+        table.add(row)
+        return {"list": public(row)}
+
+
+def _live_list(emu, params: dict) -> dict:
+    raw = get(params, "id")
+    if raw is None:
+        raise PardotError(55)
+    row = emu.store.tables["list"].by_id.get(parse_int(raw, 55))
+    if row is None or row.get("_deleted"):
+        raise PardotError(55)
+    return row
+
+
+def list_update(emu, params: dict) -> dict:
+    values = _list_values(params)
+    with emu.store.lock:
+        row = _live_list(emu, params)
+        if "name" in values and not values["name"].strip():
+            raise PardotError(36, "name")
+        row.update(values)
+        row["updated_at"] = fmt(utcnow())
+        return {"list": public(row)}
+
+
+def list_delete(emu, params: dict) -> None:
+    """The list goes to the recycle bin, and its memberships with it."""
+    with emu.store.lock:
+        row = _live_list(emu, params)
         row["_deleted"] = True
         row["updated_at"] = fmt(utcnow())
         for m in emu.store.tables["listMembership"].rows:
             if m["list_id"] == row["id"]:
                 m["_deleted"] = True
-        return 204, None
 
 
 # ---------------------------------------------------------------------------- emails
@@ -501,10 +483,8 @@ def _parse_iso(value: str) -> str:
     return fmt(d)
 
 
-def email_send(emu, req, params: dict) -> dict:
+def email_send(emu, params: dict) -> dict:
     """List and one-to-one sends, validated as the email docs describe (api-facts §4)."""
-    if req.command != "POST":
-        raise PardotError(60, "Use method POST")
     store = emu.store
     pid_raw = get(params, "prospect_id")
     pemail = get(params, "prospect_email")
