@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import objects, render
+from . import objects, render, v5
 from .auth import OAuthError
 from .errors import PardotError
 from .params import get
@@ -160,3 +160,15 @@ def v5_export_cancel(h: Handler, c: Call) -> None:
 def v5_export_download(h: Handler, c: Call) -> None:
     ex = h.emu.exports
     h.send_file(ex.download_path(ex.get(c.vars["id"], v5=True), c.vars["n"]), "text/csv")
+
+
+# ---------------------------------------------------------------------------- v5 objects
+def v5_query(h: Handler, c: Call) -> None:
+    name = c.vars["object"]
+    page = v5.query(h.emu, name, c.params, f"{h.base_url}/api/v5/objects/{name}")
+    h.send_json(200, page.body, page.headers)
+
+
+def v5_read(h: Handler, c: Call) -> None:
+    page = v5.read(h.emu, c.vars["object"], c.vars["id"], c.params)
+    h.send_json(200, page.body, page.headers)

@@ -571,6 +571,11 @@ def email_send(emu, params: dict) -> dict:
             "subject": subject,
             "message": {"text": text, "html": html},
             "created_at": now,
+            # v5 only (emails): what the send said
+            "_campaign_id": campaign_id,
+            "_prospect_id": prospect["id"] if prospect else None,
+            "_email_template_id": int(tmpl_raw) if tmpl_raw and tmpl_raw.strip() else None,
+            "_operational": flags["operational_email"],
         }
         table.add(row)
         if kind == "list":

@@ -27,7 +27,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import api, control
+from . import api, control, v5
 from .errors import PardotError
 from .objects import EMPTY_OBJECTS, QUERY_SPEC
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 GET_POST = ("GET", "POST")
 QUERYABLE = frozenset(QUERY_SPEC)
 EMPTY = frozenset(EMPTY_OBJECTS)
+V5_OBJECTS = frozenset(v5.OBJECTS)
 V4_VERSIONS = ("3", "4")
 
 
@@ -178,6 +179,21 @@ ROUTES: list[Route] = [
     Route(("POST",), "/api/v5/exports/{id}/do/cancel", api.v5_export_cancel, "cancel an export"),
     Route(
         ("GET", "HEAD"), "/api/v5/exports/{id}/results/{n}", api.v5_export_download, "result file n (Range)"
+    ),
+    # --- v5 objects
+    Route(
+        ("GET",),
+        "/api/v5/objects/{object}",
+        api.v5_query,
+        "query: fields (required), filters, limit<=1000, orderBy, deleted, nextPageToken; the record cap",
+        where={"object": V5_OBJECTS},
+    ),
+    Route(
+        ("GET",),
+        "/api/v5/objects/{object}/{id}",
+        api.v5_read,
+        "read one record (fields required); 404 code 109 when there is none",
+        where={"object": V5_OBJECTS},
     ),
     # --- emulator pages and control API
     Route(

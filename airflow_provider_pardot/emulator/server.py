@@ -282,8 +282,8 @@ class Handler(BaseHTTPRequestHandler):
                 # zero-copy from disk, in chunks; never the whole file in memory
                 self.connection.sendfile(fh, start, length)
 
-    def send_json(self, status: int, obj) -> None:
-        self.send(status, render.plain_dumps(obj), "application/json")
+    def send_json(self, status: int, obj, headers: list | None = None) -> None:
+        self.send(status, render.plain_dumps(obj), "application/json", headers)
 
     def fail(self, err: PardotError) -> None:
         code = err.code
@@ -388,7 +388,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # --------------------------------------------------------------- /api
     def _api_request(self, path: str, query: dict, params: dict, body: bytes) -> None:
-        """Limits first (daily 122, in flight 66), then the route; the request counts in flight."""
+        """Limits first (daily 122, in flight 66), then ``latency_ms``, then the route.
+
+        The request counts in flight (and the peak, ``max_in_flight``) until it is answered."""
         emu = self.emu
         with emu.lock:
             emu.requests += 1
@@ -406,6 +408,9 @@ class Handler(BaseHTTPRequestHandler):
         if too_many:
             return self.fail(PardotError(66))
         try:
+            latency_ms = float(emu.config["latency_ms"] or 0)
+            if latency_ms > 0:  # --latency-ms: Pardot's own latency, while the request is in flight
+                time.sleep(latency_ms / 1000)
             if self._fault and self._fault["kind"] == "delay":
                 time.sleep(float(self._fault.get("seconds", 1)))
             try:
@@ -491,7 +496,8 @@ class EmulatorServer:
     """``EmulatorServer(host="127.0.0.1", port=0, **options).start()`` -> port; ``.url``; ``.stop()``.
 
     Options: seed, strict_auth, legacy_auth, daily_limit, export_delay, data_dir, quiet,
-    jwt_public_key, tls_cert and tls_key. With ``tls_cert`` and ``tls_key`` (PEM files) the
+    jwt_public_key, tls_cert, tls_key, v5_record_cap, v5_token_ttl, latency_ms and counts (record
+    counts by object, e.g. ``{"visitorActivity": 100_000}``). With ``tls_cert`` and ``tls_key`` (PEM files) the
     listening socket is wrapped in TLS and every URL (``url``, ``resultRefs``, ``instance_url``) is
     ``https://``; without them it is plain HTTP.
     """
@@ -511,6 +517,10 @@ class EmulatorServer:
         jwt_public_key: str | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
+        v5_record_cap: int = 100_000,
+        v5_token_ttl: float = 4 * 3600.0,
+        latency_ms: float = 0.0,
+        counts: dict | None = None,
     ):
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("tls_cert and tls_key go together")
@@ -530,6 +540,10 @@ class EmulatorServer:
             data_dir=self.data_dir,
             quiet=quiet,
             jwt_public_key=jwt_public_key,
+            v5_record_cap=v5_record_cap,
+            v5_token_ttl=v5_token_ttl,
+            latency_ms=latency_ms,
+            counts=counts,
         )
         self.httpd = _Server((host, port), Handler)
         if tls is not None:
