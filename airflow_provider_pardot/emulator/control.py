@@ -52,6 +52,7 @@ def config(h: Handler, c: Call) -> None:
         emu.set_config(_data(c))
     cfg = {k: v for k, v in emu.config.items() if k != "jwt_public_key"}
     cfg["daily_used"] = emu.daily_used
+    cfg["max_in_flight"] = emu.max_in_flight
     h.send_json(200, cfg)
 
 

@@ -115,15 +115,16 @@ class Emulator:
         self.faults.reset()
 
     def set_config(self, values: dict) -> dict:
-        unknown = set(values) - set(CONFIG_KEYS) - {"daily_used"}
+        counters = ["daily_used", "max_in_flight"]
+        unknown = set(values) - set(CONFIG_KEYS) - set(counters)
         if unknown:
-            raise ValueError(
-                f"unknown config keys: {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + ['daily_used']}"
-            )
+            raise ValueError(f"unknown config keys: {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + counters}")
         with self.lock:
             for k, v in values.items():
                 if k == "daily_used":
                     self.daily_used = int(v)
+                elif k == "max_in_flight":  # start a new peak (e.g. 0) without a reset
+                    self.max_in_flight = int(v)
                 elif v is None:
                     self.config[k] = None
                 else:

@@ -366,18 +366,28 @@ def _order_keys(names: Iterable[str]) -> list[str]:
     return sorted(names, key=lambda n: (n != "id", n.endswith("__c"), n))
 
 
-def render(spec: V5Object, row: dict, proj: Projection, store) -> dict:
-    values: dict[str, Any] = {}
+def render(spec: V5Object, rows: list[dict], proj: Projection, store) -> list[dict]:
+    """The requested fields of each row, in the order Pardot answers them (worked out once)."""
+    getters: dict[str, Callable[[dict], Any]] = {}
     for name in proj.own:
-        getter = spec.fields.get(name) or spec.custom[name]
-        values[name] = getter(row)
+        getters[name] = spec.fields.get(name) or spec.custom[name]
     for rel, subs in proj.related.items():
-        target_name, fk = spec.relations[rel]
-        target = OBJECTS[target_name]
-        rid = spec.fields[fk](row)
-        trow = store.tables[target.table].by_id.get(rid) if target.table and rid is not None else None
-        values[rel] = None if trow is None else {s: target.fields[s](trow) for s in subs}
-    return {k: values[k] for k in _order_keys(values)}
+        getters[rel] = _related(spec, rel, subs, store)
+    ordered = [(k, getters[k]) for k in _order_keys(getters)]
+    return [{k: g(r) for k, g in ordered} for r in rows]
+
+
+def _related(spec: V5Object, rel: str, subs: tuple[str, ...], store) -> Callable[[dict], Any]:
+    target_name, fk = spec.relations[rel]
+    target = OBJECTS[target_name]
+    fk_of = spec.fields[fk]
+    by_id = store.tables[target.table].by_id if target.table else {}
+
+    def related(row: dict) -> dict | None:
+        trow = by_id.get(fk_of(row))
+        return None if trow is None else {s: target.fields[s](trow) for s in subs}
+
+    return related
 
 
 # ---------------------------------------------------------------------------- criteria
@@ -526,7 +536,7 @@ def query(emu, name: str, params: dict, url: str) -> Page:
     store = emu.store
     with store.lock:
         rows = select(spec, store, filters, order, state, size)
-        values = [render(spec, r, proj, store) for r in rows]
+        values = render(spec, rows, proj, store)
     served = int(state["recCount"]) + len(rows)
     headers: list[tuple[str, str]] = []
     next_token = None
@@ -538,14 +548,16 @@ def query(emu, name: str, params: dict, url: str) -> Page:
             expires = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl)).replace(microsecond=0)
             last = rows[-1]
             next_token = encode_token(
-                dict(
-                    state,
-                    resumeValue={f: spec.fields[f](last) for f, _ in order},
-                    page=int(state["page"]) + 1,
-                    recCount=served,
-                    expireTime=expires.isoformat(),
-                    offset=0,
-                )
+                {
+                    "orderBy": state["orderBy"],
+                    "filters": state["filters"],
+                    "limit": state["limit"],
+                    "resumeValue": {f: spec.fields[f](last) for f, _ in order},
+                    "page": int(state["page"]) + 1,
+                    "recCount": served,
+                    "expireTime": expires.isoformat(),
+                    "deleted": state["deleted"],
+                }
             )
     next_url = None
     if next_token is not None:
@@ -670,4 +682,4 @@ def read(emu, name: str, raw_id: str, params: dict) -> Page:
         if row is None or (row.get("_deleted") and not spec.recycle_bin):
             raise PardotError(109)
         headers = [("Pardot-Warning", RECYCLE_BIN_WARNING)] if row.get("_deleted") else []
-        return Page(render(spec, row, proj, store), headers)
+        return Page(render(spec, [row], proj, store)[0], headers)
