@@ -333,6 +333,7 @@ class Store:
                     "name": name if k < len(STAGES) else f"{name} {k}",
                     "position": k,
                     "is_locked": locked,
+                    "_created_at": fmt(self.start),  # v5 only (v4 stages have no dates)
                 }
             )
         return out
