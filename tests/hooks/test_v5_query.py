@@ -327,6 +327,7 @@ class TestConcurrency:
         assert len(got) == len(set(got))
         assert len(v5_requests(emulator)) <= -(-len(expected) // 1000) + 7
         assert hook.request_count == len(v5_requests(emulator))
+        assert emulator.state()["tokens_issued"] == 1  # the parallel first requests share one token
         assert threads_named_pardot() == []
 
     def test_never_more_than_five_in_flight(self, emulator, hook):
