@@ -117,8 +117,8 @@ def page_range(
             stale = 0
             last = fresh[-1]["id"]
             yield fresh
-        if not continues(page, limit):
-            return
+        if not continues(page, limit) or (page.capped and not fresh):
+            return  # (a new query past the same last id would answer the same page again)
         # at the cap a new query starts past the last id; otherwise the token goes on
         token = None if page.capped else page.token
 
