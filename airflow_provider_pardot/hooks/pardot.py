@@ -39,6 +39,7 @@ from airflow_provider_pardot.utils.exports import (
     normalise_export_list,
     validate_export,
 )
+from airflow_provider_pardot.utils.ids import require_id as _require_id
 from airflow_provider_pardot.utils.retry import (
     Failure,
     ambiguous_message,
@@ -930,14 +931,6 @@ def _failure_of(err: requests.RequestException) -> Failure:
             return Failure.NOT_CONNECTED
         return Failure.DROPPED
     return Failure.DROPPED
-
-
-def _require_id(name: str, value: Any) -> None:
-    if isinstance(value, bool) or value is None or str(value).strip() == "":
-        raise PardotValidationError(f"{name} is required and must be a Pardot id, not {value!r}.")
-    text = str(value).strip()
-    if not text.isdigit():
-        raise PardotValidationError(f"{name} must be a numeric Pardot id, not {value!r}.")
 
 
 def _form(params: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_pardot.exceptions import PardotValidationError
+from airflow_provider_pardot.utils.ids import require_id
 
 UNSUBSCRIBE_TAGS = ("%%unsubscribe%%", "%%email_preference_center%%")
 
@@ -73,20 +74,6 @@ def _canonical(params: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, An
     return out
 
 
-def _positive_id(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise PardotValidationError(f"{name} must be a Pardot id (a positive integer), not {value!r}.")
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise PardotValidationError(
-            f"{name} must be a Pardot id (a positive integer), not {value!r}."
-        ) from None
-    if number <= 0:
-        raise PardotValidationError(f"{name} must be a Pardot id (a positive integer), not {value!r}.")
-    return number
-
-
 def _ids(name: str, value: Any) -> list[int]:
     if value is None:
         return []
@@ -94,7 +81,7 @@ def _ids(name: str, value: Any) -> list[int]:
         items = [v for v in str(value).split(",") if v.strip()]
     else:
         items = list(value)
-    return [_positive_id(f"{name} item", item) for item in items]
+    return [require_id(f"{name} item", item) for item in items]
 
 
 def scheduled_time_value(value: Any) -> str:
@@ -122,7 +109,7 @@ def _validate_content(params: dict[str, Any]) -> None:
         )
     for name in ID_PARAMS:
         if _given(params, name):
-            _positive_id(name, params[name])
+            require_id(name, params[name])
     template = _given(params, "email_template_id")
     content = [n for n in ("text_content", "html_content") if _given(params, n)]
     if template and content:
@@ -186,7 +173,7 @@ def validate_one_to_one_send(
             + (" (both were given)." if has_id else " (neither was given).")
         )
     if has_id:
-        _positive_id("prospect_id", prospect_id)
+        require_id("prospect_id", prospect_id)
     elif not _EMAIL.fullmatch(str(prospect_email).strip()):
         raise PardotValidationError(f"prospect_email={prospect_email!r} is not an email address.")
     listed = [k for k in params if k.rstrip("[]") in LIST_ONLY_PARAMS]

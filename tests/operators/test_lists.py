@@ -194,7 +194,7 @@ class TestValidationBeforeAnyRequest:
             (lambda: PardotUpdateListOperator(task_id="t", list_id=30001, name="  "), "name cannot be empty"),
             (
                 lambda: PardotUpdateListOperator(task_id="t", list_id="abc", name="x"),
-                "list_id must be a Pardot list id",
+                "list_id must be a Pardot id",
             ),
             (lambda: PardotUpdateListOperator(task_id="t", list_id=-4, name="x"), "list_id"),
             (lambda: PardotDeleteListOperator(task_id="t", list_id=None), "list_id"),
