@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_LIFETIME_SECONDS = 180
+#: Why a refused ``access_token`` connection fails instead of refreshing, and what to change.
+ACCESS_TOKEN_REJECTED = (
+    "The connection's access_token was rejected and auth_type access_token cannot fetch a new one: "
+    "put a fresh token in the connection, or use a flow that can refresh (client_credentials, "
+    "password, refresh_token, jwt_bearer)."
+)
 
 
 def token_endpoint(config: PardotConnectionConfig) -> str:
@@ -78,11 +84,7 @@ def token_request_form(config: PardotConnectionConfig) -> dict[str, str]:
     elif flow == "jwt_bearer":
         form = {"grant_type": JWT_GRANT, "assertion": jwt_assertion(config)}
     else:
-        raise PardotAuthError(
-            "The connection's access_token was rejected and auth_type access_token cannot fetch a new one: "
-            "put a fresh token in the connection, or use a flow that can refresh (client_credentials, "
-            "password, refresh_token, jwt_bearer)."
-        )
+        raise PardotAuthError(ACCESS_TOKEN_REJECTED)
     return {k: str(v) for k, v in form.items() if v is not None}
 
 
