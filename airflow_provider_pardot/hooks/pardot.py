@@ -32,6 +32,8 @@ from airflow_provider_pardot.utils.exports import (
     normalise_export_list,
     validate_export,
 )
+from airflow_provider_pardot.utils.form import form_values
+from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
 from airflow_provider_pardot.utils.pipeline import (
     Exchange,
     SendFailed,
@@ -397,7 +399,7 @@ class PardotHook(BaseHook):
                 f"Unknown Pardot object {object_name!r} for read. Supported objects: {known}."
             )
         _require_id(f"{object_name} id", record_id)
-        body = self._object_call("GET", object_name, "read", "id", record_id, params=_form(params))
+        body = self._object_call("GET", object_name, "read", "id", record_id, params=form_values(params))
         return responses.record(body, object_name)
 
     # Emails ---------------------------------------------------------------------------------------
@@ -418,7 +420,8 @@ class PardotHook(BaseHook):
 
     def list_one_to_one_templates(self, archived: bool = False) -> list[dict[str, Any]]:
         """Return the templates enabled for one-to-one emails, always as a list."""
-        body = self._object_call("GET", "emailTemplate", "listOneToOne", params=_form({"archived": archived}))
+        params = form_values({"archived": archived})
+        body = self._object_call("GET", "emailTemplate", "listOneToOne", params=params)
         container = body.get("emailTemplates", body) if isinstance(body, dict) else {}
         return responses.as_list(container.get("templates") if isinstance(container, dict) else None)
 
@@ -449,14 +452,12 @@ class PardotHook(BaseHook):
     # Lists ----------------------------------------------------------------------------------------
     def create_list(self, **fields: Any) -> dict[str, Any]:
         """Create a list (``name`` required) and return it."""
-        from airflow_provider_pardot.utils.lists import validate_list_fields
-
         validate_list_fields(fields, creating=True)
         body = self._object_call(
             "POST",
             "list",
             "create",
-            data=_form(fields),
+            data=form_values(fields, BOOLEAN_LIST_FIELDS),
             idempotent=False,
             action=f"Creating list {fields.get('name')!r}",
         )
@@ -464,11 +465,9 @@ class PardotHook(BaseHook):
 
     def update_list(self, list_id: int | str, **fields: Any) -> dict[str, Any]:
         """Update a list's fields and return the updated list."""
-        from airflow_provider_pardot.utils.lists import validate_list_fields
-
         _require_id("list_id", list_id)
         validate_list_fields(fields, creating=False)
-        body = self._object_call("POST", "list", "update", "id", list_id, data=_form(fields), idempotent=True)
+        body = self._object_call("POST", "list", "update", "id", list_id, data=form_values(fields, BOOLEAN_LIST_FIELDS), idempotent=True)
         return responses.record(body, "list")
 
     def delete_list(self, list_id: int | str) -> None:
@@ -844,16 +843,3 @@ def _require_id(name: str, value: Any) -> None:
     text = str(value).strip()
     if not text.isdigit():
         raise PardotValidationError(f"{name} must be a numeric Pardot id, not {value!r}.")
-
-
-def _form(params: dict[str, Any]) -> dict[str, Any]:
-    """Form/query values as Pardot reads them: booleans as ``true``/``false``, ``None`` dropped."""
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        else:
-            out[key] = value
-    return out

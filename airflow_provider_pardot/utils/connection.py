@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from airflow_provider_pardot.exceptions import PardotValidationError
 from airflow_provider_pardot.utils.endpoints import DEFAULT_API_HOST, DEFAULT_TOKEN_URL
+from airflow_provider_pardot.utils.form import parse_bool
 from airflow_provider_pardot.utils.usage import DailyBudget
 
 AUTH_TYPES = ("client_credentials", "password", "refresh_token", "jwt_bearer", "access_token")
@@ -143,14 +144,7 @@ def _choice(name: str, value: Any, default: int, allowed: tuple[int, ...]) -> in
 def _bool(name: str, value: Any, default: bool) -> bool:
     if value is None or value == "":
         return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise PardotValidationError(f"{name}={value!r} must be true or false.")
+    return parse_bool(name, value)
 
 
 def build_config(

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from airflow_provider_pardot.exceptions import PardotValidationError
+from airflow_provider_pardot.utils.form import pardot_bool, parse_bool
 
 #: The relative values every Pardot date criterion accepts.
 DATE_KEYWORDS = ("today", "yesterday", "last_7_days", "this_month", "last_month")
@@ -152,6 +153,24 @@ def _positive_int(name: str, value: Any) -> int:
     return number
 
 
+def _boolean_criterion(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """
+    A boolean criterion as ``1``/``0`` (Pardot reads ``false`` as true, the PHP way).
+
+    A three-way criterion (``deleted``: true, false or all) is an enum Pardot matches by its
+    documented words (error 27 when it is anything else), so it keeps them.
+    """
+    text = str(value).strip().lower()
+    if "all" in allowed:
+        if text not in allowed:
+            raise PardotValidationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
+        return text
+    try:
+        return pardot_bool(parse_bool(name, value))
+    except PardotValidationError:
+        raise PardotValidationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.") from None
+
+
 def supported_objects() -> str:
     return ", ".join(sorted(QUERY_CRITERIA))
 
@@ -198,11 +217,7 @@ def validate_query(object_name: str, criteria: dict[str, Any]) -> dict[str, Any]
         elif name in spec.integers:
             params[name] = _positive_int(name, value)
         elif name in spec.booleans:
-            text = str(value).lower() if not isinstance(value, str) else value
-            allowed = spec.booleans[name]
-            if text not in allowed:
-                raise PardotValidationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
-            params[name] = text
+            params[name] = _boolean_criterion(name, value, spec.booleans[name])
         elif name in spec.strings:
             if isinstance(value, (list, tuple)):
                 value = ",".join(str(v) for v in value)

@@ -56,7 +56,12 @@ class Client:
 
     def create(self, name: str):
         return self.call(
-            "POST", CREATE, params=JSON, data={"name": name}, idempotent=False, action=f"Creating list {name!r}"
+            "POST",
+            CREATE,
+            params=JSON,
+            data={"name": name},
+            idempotent=False,
+            action=f"Creating list {name!r}",
         )
 
 
@@ -98,7 +103,9 @@ class TestTokens:
 
     def test_persistent_184_raises_auth_error_after_one_refresh(self, emulator, client, backoff):
         emulator.faults({"match": r"^/api/", "kind": "error", "code": 184})
-        with pytest.raises(PardotAuthError, match="still refused the request after fetching a new token") as err:
+        with pytest.raises(
+            PardotAuthError, match="still refused the request after fetching a new token"
+        ) as err:
             client.read(1)
         assert err.value.code == 184
         assert err.value.http_status is not None

@@ -85,6 +85,13 @@ class TestCriteria:
         assert validate_query("lifecycleHistory", {"created_before": date(2024, 1, 2)}) == {"created_before": "2024-01-02"}
         assert validate_query("listMembership", {"deleted": True, "list_id": "7"}) == {"deleted": "true", "list_id": 7}
 
+    @pytest.mark.parametrize(("given", "sent"), [(True, "1"), (False, "0"), ("false", "0"), ("True", "1"), (0, "0")])
+    def test_boolean_criteria_go_out_as_1_or_0(self, given, sent):
+        # Pardot reads "false" as true, the PHP way; deleted (true/false/all) is an enum and keeps its words.
+        assert validate_query("visitorActivity", {"prospect_only": given}) == {"prospect_only": sent}
+        with pytest.raises(PardotValidationError, match="prospect_only must be one of true, false"):
+            validate_query("visitorActivity", {"prospect_only": "perhaps"})
+
     @pytest.mark.parametrize(
         ("obj", "criteria", "message"),
         [
