@@ -24,19 +24,19 @@ ACCESS_TOKEN_REJECTED = (
 
 
 def token_endpoint(config: PardotConnectionConfig) -> str:
-    return f"{config.token_url}{TOKEN_PATH}"
+    return f"{config.login_url}{TOKEN_PATH}"
 
 
 def jwt_audience(config: PardotConnectionConfig) -> str:
     """Salesforce wants login.salesforce.com, or test.salesforce.com for sandboxes, as ``aud``."""
     if config.jwt_audience:
         return config.jwt_audience
-    host = urlsplit(config.token_url).netloc.lower()
+    host = urlsplit(config.login_url).netloc.lower()
     if host == "test.salesforce.com" or ".sandbox." in host:
         return "https://test.salesforce.com"
     if host.endswith("salesforce.com"):
         return "https://login.salesforce.com"
-    return config.token_url
+    return config.login_url
 
 
 def jwt_assertion(config: PardotConnectionConfig) -> str:
@@ -107,6 +107,6 @@ def read_token_response(status: int, raw: bytes, endpoint: str) -> str:
         detail = f"HTTP {status}"
     raise PardotAuthError(
         f"Salesforce refused the token request at {endpoint} ({detail}). Check the connection's "
-        "client_id/client_secret and credentials, and that token_url matches the org (login, test, or My Domain).",
+        "client_id/client_secret and credentials, and that login_url matches the org (login, test, or My Domain).",
         http_status=status,
     )
