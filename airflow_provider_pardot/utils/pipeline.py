@@ -222,7 +222,7 @@ class Exchange:
     def read_answer(self, status: int, headers: Any, raw: bytes) -> Any:
         """Return an answer's decoded JSON body, or raise :class:`SendFailed` for an error in any shape."""
         parsed = responses.load_json(raw)
-        error = error_from_response(raw, headers.get("Content-Type", ""), status, parsed=parsed)
+        error = error_from_response(raw, status, parsed=parsed)
         if error is None and 300 <= status < 400:
             error = PardotApiError(
                 f"Pardot answered a redirect (HTTP {status}); check the connection host", http_status=status
