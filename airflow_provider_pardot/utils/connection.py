@@ -159,6 +159,20 @@ def _login_url(get: Callable[[str], Any]) -> str:
     return DEFAULT_LOGIN_URL
 
 
+def _business_unit_id(value: Any) -> str:
+    if not value:
+        raise PardotValidationError(
+            "The Pardot connection needs business_unit_id in its extra: the 18-character id starting with "
+            "0Uv (Salesforce Setup > Account Engagement > Business Unit Setup)."
+        )
+    if not BUSINESS_UNIT_ID.fullmatch(str(value)):
+        raise PardotValidationError(
+            f"business_unit_id={value!r} is not a Pardot business unit id: it must be 18 "
+            "characters starting with 0Uv (e.g. 0Uv5g000000AbCdCAA)."
+        )
+    return str(value)
+
+
 def build_config(
     *, host: str | None, login: str | None, password: str | None, extra: dict[str, Any]
 ) -> PardotConnectionConfig:
@@ -169,17 +183,7 @@ def build_config(
         value = extra.get(name, extra.get(f"extra__pardot__{name}"))
         return value.strip() if isinstance(value, str) else value
 
-    business_unit_id = get("business_unit_id")
-    if not business_unit_id:
-        raise PardotValidationError(
-            "The Pardot connection needs business_unit_id in its extra: the 18-character id starting with "
-            "0Uv (Salesforce Setup > Account Engagement > Business Unit Setup)."
-        )
-    if not BUSINESS_UNIT_ID.fullmatch(str(business_unit_id)):
-        raise PardotValidationError(
-            f"business_unit_id={business_unit_id!r} is not a Pardot business unit id: it must be 18 "
-            "characters starting with 0Uv (e.g. 0Uv5g000000AbCdCAA)."
-        )
+    business_unit_id = _business_unit_id(get("business_unit_id"))
     fields = {
         "login": login or None,
         "password": password or None,
@@ -205,7 +209,7 @@ def build_config(
         )
     return PardotConnectionConfig(
         host=_url("host", host or DEFAULT_API_HOST),
-        business_unit_id=str(business_unit_id),
+        business_unit_id=business_unit_id,
         auth_type=auth_type,
         login_url=_login_url(get),
         jwt_audience=get("jwt_audience") or None,
