@@ -8,7 +8,7 @@ import time
 import weakref
 from contextlib import nullcontext
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -35,6 +35,7 @@ from airflow_provider_pardot.utils.exports import (
 from airflow_provider_pardot.utils.form import form_values
 from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
 from airflow_provider_pardot.utils.pipeline import (
+    CallOptions,
     Exchange,
     SendFailed,
     check_budget,
@@ -225,19 +226,13 @@ class PardotHook(BaseHook):
         :param slot_held: the caller already holds one of the hook's five in-flight slots
         """
         exchange = Exchange.start(self.config, method, path, idempotent=idempotent, action=action)
+        body = {"params": params, "data": data, "json": json}
         while True:
             check_budget(exchange.config)
             token = self._token()
             try:
                 return self._send_once(
-                    exchange,
-                    token,
-                    params=params,
-                    data=data,
-                    json=json,
-                    stream=stream,
-                    slot_held=slot_held,
-                    headers=headers,
+                    exchange, token, body, stream=stream, slot_held=slot_held, headers=headers
                 )
             except SendFailed as failed:
                 delay = exchange.after_failure(failed, token, self.log)
@@ -248,10 +243,8 @@ class PardotHook(BaseHook):
         self,
         exchange: Exchange,
         token: str,
+        body: dict[str, Any],
         *,
-        params: dict[str, Any] | None,
-        data: dict[str, Any] | None,
-        json: Any,
         stream: bool,
         slot_held: bool,
         headers: dict[str, str] | None,
@@ -263,9 +256,7 @@ class PardotHook(BaseHook):
                 response = self.session.request(
                     exchange.method,
                     exchange.url,
-                    params=params,
-                    data=data,
-                    json=json,
+                    **body,
                     headers=exchange.headers(token, headers),
                     timeout=self.config.timeout,
                     stream=stream,
@@ -288,21 +279,14 @@ class PardotHook(BaseHook):
         response.pardot_json = exchange.read_answer(response.status_code, response.headers, raw)  # type: ignore[attr-defined]
         return response
 
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
-        json: Any = None,
-        idempotent: bool | None = None,
-        action: str | None = None,
-    ) -> Any:
-        """Send a request and return its parsed body (``None`` for an empty answer, e.g. HTTP 204)."""
-        response = self.request(
-            method, path, params=params, data=data, json=json, idempotent=idempotent, action=action
-        )
+    def call(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
+        """
+        Send a request and return its parsed body (``None`` for an empty answer, e.g. HTTP 204).
+
+        Takes the keyword arguments of :class:`~airflow_provider_pardot.utils.pipeline.CallOptions`
+        (``params``, ``data``, ``json``, ``idempotent``, ``action``).
+        """
+        response = self.request(method, path, **options)
         return responses.parse_body(response.content, getattr(response, "pardot_json", None))
 
     def _v(self) -> int:
@@ -467,7 +451,15 @@ class PardotHook(BaseHook):
         """Update a list's fields and return the updated list."""
         _require_id("list_id", list_id)
         validate_list_fields(fields, creating=False)
-        body = self._object_call("POST", "list", "update", "id", list_id, data=form_values(fields, BOOLEAN_LIST_FIELDS), idempotent=True)
+        body = self._object_call(
+            "POST",
+            "list",
+            "update",
+            "id",
+            list_id,
+            data=form_values(fields, BOOLEAN_LIST_FIELDS),
+            idempotent=True,
+        )
         return responses.record(body, "list")
 
     def delete_list(self, list_id: int | str) -> None:
@@ -714,39 +706,30 @@ class PardotAsyncHook(BaseHook):
         mask_secret(token)
         return token
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
-        json: Any = None,
-        idempotent: bool | None = None,
-        action: str | None = None,
-    ) -> Any:
+    async def call(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
         """
         Send a request with auth, retries, the budget check and the shared in-flight cap; return its parsed body.
 
-        The same policy as :meth:`PardotHook.request` (:mod:`airflow_provider_pardot.utils.pipeline`).
-
-        :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
-        :param action: what the request does, for messages about requests that may have happened
+        The same keyword arguments (:class:`~airflow_provider_pardot.utils.pipeline.CallOptions`) and the
+        same policy (:mod:`airflow_provider_pardot.utils.pipeline`) as :meth:`PardotHook.call`.
         """
         config = await self.get_config()
+        idempotent, action = options.get("idempotent"), options.get("action")
         exchange = Exchange.start(config, method, path, idempotent=idempotent, action=action)
         while True:
             check_budget(config)
             token = await self._token(config)
             try:
-                return await self._send_once(exchange, token, params=params, data=data, json=json)
+                return await self._send_once(
+                    exchange, token, options.get("params"), options.get("data"), options.get("json")
+                )
             except SendFailed as failed:
                 delay = exchange.after_failure(failed, token, self.log)
             if delay:
                 await asyncio.sleep(delay)
 
     async def _send_once(
-        self, exchange: Exchange, token: str, *, params: dict[str, Any] | None, data: Any, json: Any
+        self, exchange: Exchange, token: str, params: dict[str, Any] | None, data: Any, json: Any
     ) -> Any:
         """Send one attempt over httpx; return the parsed body or raise :class:`SendFailed`."""
         import httpx

@@ -19,18 +19,17 @@ if TYPE_CHECKING:
 #: The spellings of a boolean accepted from users, connections and rendered templates.
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+_MEANINGS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 
 
 def parse_bool(name: str, value: Any) -> bool:
     """Read a boolean given as ``True``/``False`` or a word; raise :class:`PardotValidationError` otherwise."""
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise PardotValidationError(f"{name} must be true or false, not {value!r}.")
+    meaning = _MEANINGS.get(str(value).strip().lower())
+    if meaning is None:
+        raise PardotValidationError(f"{name} must be true or false, not {value!r}.")
+    return meaning
 
 
 def pardot_bool(value: bool) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from urllib.parse import urlsplit
 
 from airflow_provider_pardot.exceptions import (
@@ -42,12 +42,36 @@ from airflow_provider_pardot.utils.tokens import TOKENS, USAGE, cache_key
 from airflow_provider_pardot.utils.usage import USAGE_REQUEST_HEADER, USAGE_RESPONSE_HEADER, parse_usage
 
 if TYPE_CHECKING:
-    import logging
-
     from airflow_provider_pardot.utils.connection import PardotConnectionConfig
 
 #: Failures after which a create or send may have happened in Pardot.
 AMBIGUOUS_FAILURES = frozenset({Failure.TIMEOUT, Failure.DROPPED, Failure.SERVER_ERROR})
+
+
+class TaskLog(Protocol):
+    """The hook's logger (Airflow's, or the standard library's)."""
+
+    def info(self, msg: Any, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: Any, /, *args: Any) -> Any: ...
+
+
+class CallOptions(TypedDict, total=False):
+    """
+    The keyword arguments of ``PardotHook.call`` and ``PardotAsyncHook.call``.
+
+    :param params: the query string
+    :param data: a form body (values as :func:`~airflow_provider_pardot.utils.form.form_values` makes them)
+    :param json: a JSON body
+    :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
+    :param action: what the request does, for messages about requests that may have happened
+    """
+
+    params: dict[str, Any] | None
+    data: dict[str, Any] | None
+    json: Any
+    idempotent: bool | None
+    action: str | None
 
 
 class SendFailed(Exception):
@@ -87,13 +111,11 @@ def rejects_token(error: PardotApiError) -> bool:
 
 def decide(
     failed: SendFailed,
-    *,
     attempt: int,
+    *,
     refreshed: bool,
     idempotent: bool,
-    auth_type: str,
-    max_retries: int,
-    backoff: float,
+    config: PardotConnectionConfig,
     what: str,
 ) -> Outcome:
     """
@@ -103,12 +125,13 @@ def decide(
     :param attempt: retries made so far (0 for the first attempt)
     :param refreshed: whether a new token was already fetched for this request
     :param idempotent: whether the request may be repeated
-    :param auth_type: the connection's flow (``access_token`` cannot fetch a new token)
+    :param config: the connection: its flow (``access_token`` cannot fetch a new token),
+        ``max_retries`` and ``retry_backoff``
     :param what: the request, as messages name it (an action, or ``"GET /api/..."``)
     """
     error, failure = failed.error, failed.failure
     if rejects_token(error):
-        if auth_type == "access_token":
+        if config.auth_type == "access_token":
             message = f"{error.message} {ACCESS_TOKEN_REJECTED}"
             return _raise(PardotAuthError(message, code=error.code, http_status=error.http_status))
         if refreshed:
@@ -122,8 +145,8 @@ def decide(
         )
         return _raise(PardotRateLimitError(message, code=error.code, http_status=error.http_status))
     retryable = may_retry(failure, idempotent=idempotent)
-    if retryable and attempt < max_retries:
-        return Outcome(Step.RETRY, delay=backoff_seconds(attempt, backoff))
+    if retryable and attempt < config.max_retries:
+        return Outcome(Step.RETRY, delay=backoff_seconds(attempt, config.retry_backoff))
     if not idempotent and failure in AMBIGUOUS_FAILURES:
         message = f"{ambiguous_message(what, failure)} Cause: {error.message}"
         return _raise(PardotAmbiguousSendError(message, code=error.code, http_status=error.http_status))
@@ -175,22 +198,21 @@ class Exchange:
             **(extra or {}),
         }
 
-    def after_failure(self, failed: SendFailed, token: str, log: logging.Logger) -> float:
+    def after_failure(self, failed: SendFailed, token: str, log: TaskLog) -> float:
         """
         Act on a failed attempt: raise the error :func:`decide` names, or return the seconds to wait.
 
         A refresh forgets ``token`` (unless another caller already replaced it) and waits nothing.
         """
         config = self.config
+        what = self.action or f"{self.method} {self.path}"
         outcome = decide(
             failed,
-            attempt=self.attempt,
+            self.attempt,
             refreshed=self.refreshed,
             idempotent=self.idempotent,
-            auth_type=config.auth_type,
-            max_retries=config.max_retries,
-            backoff=config.retry_backoff,
-            what=self.action or f"{self.method} {self.path}",
+            config=config,
+            what=what,
         )
         if outcome.step is Step.RAISE:
             assert outcome.error is not None

@@ -22,6 +22,7 @@ from airflow_provider_pardot.exceptions import (
 )
 from airflow_provider_pardot.hooks.pardot import PardotAsyncHook, PardotHook
 from airflow_provider_pardot.utils import pipeline
+from airflow_provider_pardot.utils.connection import build_config
 from airflow_provider_pardot.utils.usage import ApiUsage
 
 READ = "/api/list/version/4/do/read/id/{}"
@@ -271,18 +272,12 @@ class TestWhatEveryRequestCarries:
 class TestDecide:
     """The pure policy, for the branches HTTP cannot reach cheaply."""
 
-    def decide(self, failure, error, **kw):
-        args = {
-            "attempt": 0,
-            "refreshed": False,
-            "idempotent": True,
-            "auth_type": "password",
-            "max_retries": 3,
-            "backoff": 0.0,
-            "what": "GET /x",
-            **kw,
-        }
-        return pipeline.decide(pipeline.SendFailed(failure, error), **args)
+    def decide(self, failure, error, *, attempt=0, max_retries=3, auth_type="client_credentials", **kw):
+        extra = {"business_unit_id": BUSINESS_UNIT_ID, "auth_type": auth_type, "max_retries": max_retries}
+        extra.update(client_id="c", client_secret="s", access_token="t")
+        config = build_config(host=None, login=None, password=None, extra=extra)
+        args = {"refreshed": False, "idempotent": True, "what": "GET /x", **kw}
+        return pipeline.decide(pipeline.SendFailed(failure, error), attempt, config=config, **args)
 
     def test_max_retries_zero_raises_the_error_itself(self):
         error = PardotRateLimitError("busy", code=66)
@@ -302,3 +297,10 @@ class TestDecide:
         assert isinstance(again.error, PardotAuthError)
         assert again.error.code == 184
         assert again.error.http_status == 401
+
+    def test_a_fixed_access_token_is_never_refreshed(self):
+        error = PardotAuthError("expired", code=184, http_status=400)
+        outcome = self.decide(pipeline.Failure.FINAL, error, auth_type="access_token")
+        assert outcome.step is pipeline.Step.RAISE
+        assert (outcome.error.code, outcome.error.http_status) == (184, 400)
+        assert "cannot fetch a new one" in outcome.error.message
