@@ -118,7 +118,9 @@ class Emulator:
         counters = ["daily_used", "max_in_flight"]
         unknown = set(values) - set(CONFIG_KEYS) - set(counters)
         if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + counters}")
+            raise ValueError(
+                f"unknown config keys: {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + counters}"
+            )
         with self.lock:
             for k, v in values.items():
                 if k == "daily_used":

@@ -399,3 +399,14 @@ def test_latency_holds_requests_in_flight(api, emulator):
     assert sorted(answers) == [200] * 5 + [429]
     assert emulator.peak_in_flight() == 5
     assert emulator.state()["in_flight"] == 0
+
+
+def test_sorted_pages_see_records_inserted_between_them(api, emulator):
+    r = v5(api, "lists", fields="id,updatedAt", orderBy="updatedAt ASC", limit=100)
+    seen = [v["id"] for v in r.json()["values"]]
+    inserted = emulator.mutate("list", insert=3)["inserted"]  # updated "now": the end of the order
+    while r.json()["nextPageUrl"]:
+        r = follow(api, r.json()["nextPageUrl"])
+        seen += [v["id"] for v in r.json()["values"]]
+    assert seen[-3:] == inserted
+    assert sorted(seen) == emulator.records("list")
