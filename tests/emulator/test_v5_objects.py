@@ -402,6 +402,7 @@ def test_latency_holds_requests_in_flight(api, emulator):
     # six at once against five slots: five are held by the latency, the sixth gets 66
     assert sorted(answers) == [200] * 5 + [429]
     assert emulator.peak_in_flight() == 5
+    assert emulator.peak_attempted_in_flight() == 6  # what "never more than five" is checked on
     assert emulator.state()["in_flight"] == 0
 
 
