@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_pardot.exceptions import PardotValidationError
+from airflow_provider_pardot.utils.form import pardot_bool, parse_bool
 from airflow_provider_pardot.utils.ids import require_id
 
 UNSUBSCRIBE_TAGS = ("%%unsubscribe%%", "%%email_preference_center%%")
@@ -145,6 +146,9 @@ def _validate_content(params: dict[str, Any]) -> None:
             raise PardotValidationError(f"{name}={params[name]!r} is not an email address.")
     if _given(params, "scheduled_time"):
         scheduled_time_value(params["scheduled_time"])
+    for name in BOOLEAN_PARAMS:
+        if _given(params, name):
+            parse_bool(name, params[name])
     if "tags" in params and params["tags"] is not None:
         tags = [params["tags"]] if isinstance(params["tags"], str) else list(params["tags"])
         if any(not str(t).strip() for t in tags):
@@ -187,7 +191,7 @@ def validate_one_to_one_send(
 
 
 def send_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The form body of a send: arrays as repeated ``name[]``, ISO times, booleans only when true."""
+    """The form body of a send: arrays as repeated ``name[]``, ISO times, flags as ``1`` only when set."""
     form: dict[str, Any] = {}
     for key, value in params.items():
         name = key[:-2] if key.endswith("[]") else key
@@ -200,9 +204,9 @@ def send_params(params: dict[str, Any]) -> dict[str, Any]:
             if items:
                 form[f"{name}[]"] = [str(v) for v in items]
         elif name in BOOLEAN_PARAMS:
-            # Some Pardot endpoints read any value, "false" included, as true: send only true.
-            if str(value).lower() in ("true", "1", "yes"):
-                form[name] = "true"
+            # Every flag defaults to false: a false one is left out, a true one goes out as 1.
+            if _given(params, key) and parse_bool(name, value):
+                form[name] = pardot_bool(True)
         elif name == "scheduled_time":
             form[name] = scheduled_time_value(value)
         else:
