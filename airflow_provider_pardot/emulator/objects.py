@@ -330,6 +330,7 @@ def list_update(emu, params: dict) -> dict:
             raise PardotError(36, "name")
         row.update(values)
         row["updated_at"] = fmt(utcnow())
+        emu.store.tables["list"].changed()
         return {"list": public(row)}
 
 
@@ -342,6 +343,8 @@ def list_delete(emu, params: dict) -> None:
         for m in emu.store.tables["listMembership"].rows:
             if m["list_id"] == row["id"]:
                 m["_deleted"] = True
+        emu.store.tables["list"].changed()
+        emu.store.tables["listMembership"].changed()
 
 
 # ---------------------------------------------------------------------------- emails

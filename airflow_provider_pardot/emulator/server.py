@@ -390,7 +390,8 @@ class Handler(BaseHTTPRequestHandler):
     def _api_request(self, path: str, query: dict, params: dict, body: bytes) -> None:
         """Limits first (daily 122, in flight 66), then ``latency_ms``, then the route.
 
-        The request counts in flight (and the peak, ``max_in_flight``) until it is answered."""
+        The request counts in flight (and the peak, ``max_in_flight``) until it is answered;
+        ``max_attempted_in_flight`` also counts the requests refused with 66."""
         emu = self.emu
         with emu.lock:
             emu.requests += 1
@@ -398,6 +399,8 @@ class Handler(BaseHTTPRequestHandler):
             if not over_daily:
                 emu.daily_used += 1
                 emu.in_flight += 1
+                # the peak of requests arriving together, the ones refused with 66 included
+                emu.max_attempted_in_flight = max(emu.max_attempted_in_flight, emu.in_flight)
                 too_many = emu.in_flight > emu.config["concurrency_limit"]
                 if too_many:
                     emu.in_flight -= 1

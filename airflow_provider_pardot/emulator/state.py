@@ -97,6 +97,7 @@ class Emulator:
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.max_attempted_in_flight = 0
         self.daily_used = 0
         self.errors: dict[str, int] = {}
         self.by_route: dict[str, int] = {}
@@ -115,16 +116,18 @@ class Emulator:
         self.faults.reset()
 
     def set_config(self, values: dict) -> dict:
-        counters = ["daily_used", "max_in_flight"]
+        counters = ["daily_used", "max_in_flight"]  # max_in_flight restarts both peaks
         unknown = set(values) - set(CONFIG_KEYS) - set(counters)
         if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + counters}")
+            raise ValueError(
+                f"unknown config keys: {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + counters}"
+            )
         with self.lock:
             for k, v in values.items():
                 if k == "daily_used":
                     self.daily_used = int(v)
                 elif k == "max_in_flight":  # start a new peak (e.g. 0) without a reset
-                    self.max_in_flight = int(v)
+                    self.max_in_flight = self.max_attempted_in_flight = int(v)
                 elif v is None:
                     self.config[k] = None
                 else:
@@ -155,6 +158,7 @@ class Emulator:
                 "requests": self.requests,
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
+                "max_attempted_in_flight": self.max_attempted_in_flight,
                 "daily_used": self.daily_used,
                 "daily_limit": self.config["daily_limit"],
                 "errors": dict(self.errors),

@@ -589,7 +589,9 @@ def select(spec: V5Object, store, filters: list[Filter], order, state: dict, siz
     if [f for f, _ in order] == ["id"]:
         matches = _by_id(rows, filters, order[0][1], resume, ok)
     else:
-        matches = _sorted(spec, rows, order, resume, ok)
+        table = store.tables[spec.table]
+        cache_key = (table.uid, table.version, tuple(order), state.get("deleted"), tuple(filters))
+        matches = _sorted(spec, rows, order, resume, ok, cache_key)
     out: list[dict] = []
     for r in matches:
         if skip:
@@ -651,20 +653,29 @@ def _key(order: list[tuple[str, bool]], values: dict) -> tuple:
     )
 
 
-def _sorted(spec: V5Object, rows: list[dict], order, resume, ok) -> Iterator[dict]:
-    """Any other order: the matching rows sorted, then those after the resume key (keyset).
+#: (table uid, table version, order, deleted, filters) -> the matching rows sorted, and their keys
+_SORTED: dict[tuple, tuple[list[dict], list[tuple]]] = {}
+_SORTED_KEEP = 8
 
-    A scan and a sort per page: fine for the seeded tables; bulk pulls order by id.
+
+def _sorted(spec: V5Object, rows: list[dict], order, resume, ok, cache_key: tuple) -> Iterator[dict]:
+    """Any other order: the matching rows sorted once per table version, then a keyset bisect.
+
+    The store's lock is held (select), so the cache needs none of its own.
     """
-
-    def row_key(r: dict) -> tuple:
-        return _key(order, {f: spec.fields[f](r) for f, _ in order})
-
-    matches = sorted((r for r in rows if ok(r)), key=row_key)
-    if resume:
-        after = _key(order, resume)
-        return (r for r in matches if after < row_key(r))
-    return iter(matches)
+    hit = _SORTED.get(cache_key)
+    if hit is None:
+        keyed = sorted(
+            ((_key(order, {f: spec.fields[f](r) for f, _ in order}), r) for r in rows if ok(r)),
+            key=lambda pair: pair[0],
+        )
+        hit = [r for _, r in keyed], [k for k, _ in keyed]
+        while len(_SORTED) >= _SORTED_KEEP:
+            del _SORTED[next(iter(_SORTED))]
+        _SORTED[cache_key] = hit
+    matches, keys = hit
+    start = bisect.bisect_right(keys, _key(order, resume)) if resume else 0
+    return (matches[i] for i in range(start, len(matches)))
 
 
 # ---------------------------------------------------------------------------- read

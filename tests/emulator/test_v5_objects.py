@@ -7,10 +7,14 @@ import concurrent.futures
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
+import time
 import urllib.parse
 
 import pytest
-from emu_api import RECORDED, load_json
+from emu_api import RECORDED, Api, load_json
+from emulator_control import EmulatorControl
 
 V5 = "/api/v5/objects"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
@@ -398,4 +402,55 @@ def test_latency_holds_requests_in_flight(api, emulator):
     # six at once against five slots: five are held by the latency, the sixth gets 66
     assert sorted(answers) == [200] * 5 + [429]
     assert emulator.peak_in_flight() == 5
+    assert emulator.peak_attempted_in_flight() == 6  # what "never more than five" is checked on
     assert emulator.state()["in_flight"] == 0
+
+
+def test_sorted_pages_see_records_inserted_between_them(api, emulator):
+    r = v5(api, "lists", fields="id,updatedAt", orderBy="updatedAt ASC", limit=100)
+    seen = [v["id"] for v in r.json()["values"]]
+    inserted = emulator.mutate("list", insert=3)["inserted"]  # updated "now": the end of the order
+    while r.json()["nextPageUrl"]:
+        r = follow(api, r.json()["nextPageUrl"])
+        seen += [v["id"] for v in r.json()["values"]]
+    assert seen[-3:] == inserted
+    assert sorted(seen) == emulator.records("list")
+
+
+# ---------------------------------------------------------------------------- CLI
+def test_cli_flags_for_benchmarks(tmp_path):
+    port_file = tmp_path / "port"
+    cmd = [sys.executable, "-m", "airflow_provider_pardot.emulator", "--port", "0", "--quiet"]
+    cmd += ["--port-file", str(port_file), "--data-dir", str(tmp_path / "data")]
+    cmd += ["--latency-ms", "5", "--v5-record-cap", "300", "--v5-token-ttl", "60"]
+    cmd += ["--records", "visitorActivity=2500", "--records", "lists=40"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not port_file.exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "emulator did not start in 60 s"
+            time.sleep(0.05)
+        control = EmulatorControl(f"http://127.0.0.1:{port_file.read_text().strip()}")
+        cfg = control.config()
+        assert (cfg["latency_ms"], cfg["v5_record_cap"], cfg["v5_token_ttl"]) == (5.0, 300, 60.0)
+        assert len(control.records("visitorActivity")) == 2500
+        control.seed(prospects=10)
+        control.reset()  # back to the start-up counts
+        assert len(control.records("lists")) == 40
+        api = Api(control.url)
+        api.login()
+        rows, pages = pull(api, "visitor-activities", fields="id", limit=100)
+        assert len(rows) == 300
+        assert CAP_TEXT in pages[-1].headers["Pardot-Warning"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    bad = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_pardot.emulator", "--records", "lists"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert "--records takes OBJECT=N" in bad.stderr
