@@ -118,7 +118,7 @@ class TestValidation:
     @pytest.mark.parametrize(
         ("kwargs", "match"),
         [
-            ({"record_id": "12a"}, "numeric"),
+            ({"record_id": "12a"}, "must be a Pardot id"),
             ({"record_id": 1, "fields": ["bogus"]}, "not a field"),
             ({"record_id": 1, "archived": True}, "fields= only"),
         ],
@@ -344,7 +344,8 @@ class TestConcurrency:
         for t in threads:
             t.join()
         state = emulator.state()
-        assert state["max_in_flight"] == 5  # parallel, and one hook never past Pardot's five
+        assert state["max_in_flight"] == 5  # parallel: five at once
+        assert state["max_attempted_in_flight"] == 5  # and never a sixth, not even one refused with 66
         assert "66" not in state["errors"]
         for got in results:
             assert sorted(got) == sorted(emulator.records("list"))
