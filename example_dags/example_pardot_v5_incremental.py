@@ -20,7 +20,7 @@ time zone. Files land in ``<dest>/<object>/date=<YYYY-MM-DD>/part-00000.csv`` wi
 ``concurrency=2`` pages two id ranges at once. Those requests come out of the account's five
 concurrent-request slots, shared with every other Pardot client of the business unit, so each
 task takes as many slots of the ``pardot`` pool (``pool_slots``) as it may have requests in
-flight. The Pardot connection is the DAG param ``pardot_conn_id``.
+flight (the transfer's default). The Pardot connection is the DAG param ``pardot_conn_id``.
 """
 
 from __future__ import annotations
@@ -78,8 +78,7 @@ with DAG(
         file_format="csv",
         overwrite=True,
         pardot_conn_id="{{ params.pardot_conn_id }}",
-        pool=PARDOT_POOL,
-        pool_slots=CONCURRENCY,
+        pool=PARDOT_POOL,  # pool_slots defaults to the concurrency
     )
 
     list_memberships = PardotQueryToObjectStorageOperator(
@@ -96,6 +95,5 @@ with DAG(
         file_format="csv",
         overwrite=True,
         pardot_conn_id="{{ params.pardot_conn_id }}",
-        pool=PARDOT_POOL,
-        pool_slots=CONCURRENCY,
+        pool=PARDOT_POOL,  # pool_slots defaults to the concurrency
     )

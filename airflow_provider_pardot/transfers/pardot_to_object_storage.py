@@ -397,7 +397,8 @@ class PardotQueryToObjectStorageOperator(PardotBaseOperator):
     :param fields: v5 only: the fields to write, in this order (the CSV header and Parquet
         columns); default every documented standard field of the object. (templated)
     :param concurrency: v5 only: id ranges paged in parallel, 1 to 5, out of the account's five
-        concurrent-request slots (see :meth:`PardotHook.query`).
+        concurrent-request slots (see :meth:`PardotHook.query`). It is also the task's default
+        ``pool_slots``, as for the export transfer.
     :param dest: The destination folder. (templated)
     :param dest_conn_id: The connection of the destination store. (templated)
     :param file_format: ``jsonl`` (default), ``csv`` or ``parquet``.
@@ -433,6 +434,8 @@ class PardotQueryToObjectStorageOperator(PardotBaseOperator):
         checksum: str | None = None,
         **kwargs: Any,
     ) -> None:
+        if isinstance(concurrency, int) and not isinstance(concurrency, bool) and 1 <= concurrency <= 5:
+            kwargs.setdefault("pool_slots", concurrency)  # its requests in flight (SPEC §8)
         super().__init__(**kwargs)
         self.object_name = object_name
         self.criteria = criteria

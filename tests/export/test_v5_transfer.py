@@ -52,6 +52,7 @@ def test_default_fields_and_no_record(pardot, tmp_path, context):
 def test_templated_fields_and_jsonl(pardot, tmp_path, context):
     op = _op(f"file://{tmp_path}", object_name="list-memberships", fields=["id", "listId"], concurrency=2)
     assert "fields" in op.template_fields
+    assert op.pool_slots == 2  # its requests in flight, as the export transfer's downloads
     op.execute(context)
     lines = [json.loads(line) for line in (tmp_path / "part-00000.jsonl").read_text().splitlines()]
     assert [list(r) for r in lines[:1]] == [["id", "listId"]]
