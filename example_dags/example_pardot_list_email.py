@@ -74,7 +74,9 @@ with DAG(
     def email_sent_by_previous_run(**context):
         """The id of the email sent by the latest earlier run (None on the first run)."""
         # Runs before this run's send_list_email, so "latest" can only be an earlier run's.
-        return context["ti"].xcom_pull(task_ids="send_list_email", include_prior_dates=True)
+        # map_indexes=-1 asks for that one value: without it, Airflow 3 returns the values of
+        # every earlier run (a list) as soon as there are two.
+        return context["ti"].xcom_pull(task_ids="send_list_email", include_prior_dates=True, map_indexes=-1)
 
     @task.short_circuit
     def has_previous_email(email_id):
