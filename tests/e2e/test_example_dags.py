@@ -7,6 +7,7 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -238,6 +239,13 @@ def test_demo_script(tmp_path):
     assert "2,500 rows" in out, out
     assert "in 3 file(s)" in out, out
     assert "Demo complete" in out
+    # The README's `make demo` block shows what it prints. Byte counts follow the day, the number
+    # of sensor polls and of overlapping downloads the timing; the rest is fixed.
+    readme = (ROOT / "README.md").read_text()
+    summary = r"^Emulator: \d+ API requests, at most [1-5] in flight, errors: none$"
+    for text in (out, readme):
+        assert re.search(summary, text, re.MULTILINE), text[-3000:]
+        assert re.search(r"^  total +2,500 rows +[\d,]+ bytes in 3 file\(s\)$", text, re.MULTILINE)
     assert _manifest(folder)["total_rows"] == 2500
     # The emulator was stopped on exit (no process still serving its port).
     port = (tmp_path / "home" / "emulator.port").read_text().strip()
