@@ -46,17 +46,28 @@ def ensure_packages() -> None:
         raise RuntimeError(f"apt-get installed {PACKAGES} but their programs are missing")
 
 
-class Postgres(Service):
+class LocalServer(Service):
+    """A server on a free port of 127.0.0.1, with its data in a directory removed when it stops."""
+
+    def __init__(self, logs: Path) -> None:
+        super().__init__(logs)
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix=f"pardot-deploy-{self.name}-"))
+
+    def stop(self) -> None:
+        super().stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Postgres(LocalServer):
     """A PostgreSQL cluster in a temporary directory, database ``airflow`` owned by user ``airflow``."""
 
     name = "postgres"
 
     def __init__(self, logs: Path) -> None:
         super().__init__(logs)
-        self.port = free_port()
         self.dsn = f"postgresql+psycopg2://airflow@127.0.0.1:{self.port}/airflow"
         self.user = "postgres" if os.geteuid() == 0 else None
-        self.root = Path(tempfile.mkdtemp(prefix="pardot-deploy-pg-"))
 
     def _run(self, *cmd: str) -> None:
         done = subprocess.run(cmd, user=self.user, capture_output=True, text=True, timeout=300)
@@ -89,21 +100,15 @@ class Postgres(Service):
         )
         return done.returncode == 0
 
-    def stop(self) -> None:
-        super().stop()
-        shutil.rmtree(self.root, ignore_errors=True)
 
-
-class Redis(Service):
+class Redis(LocalServer):
     """``redis-server`` on a free port, no persistence."""
 
     name = "redis"
 
     def __init__(self, logs: Path) -> None:
         super().__init__(logs)
-        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.root = Path(tempfile.mkdtemp(prefix="pardot-deploy-redis-"))
 
     def start(self) -> Redis:
         self.spawn(
@@ -120,10 +125,6 @@ class Redis(Service):
                 return s.recv(16).startswith(b"+PONG")
         except OSError:
             return False
-
-    def stop(self) -> None:
-        super().stop()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def wait(predicate, timeout: float, what: str, interval: float = 0.5):
