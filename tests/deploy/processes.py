@@ -33,13 +33,16 @@ class Service:
         self.proc: subprocess.Popen | None = None
         self.log_path = logs / f"{self.name}.log"
 
-    def spawn(self, cmd: list[str], *, env: dict[str, str] | None = None, user: str | None = None) -> None:
+    def spawn(
+        self, cmd: list[str], *, env: dict[str, str] | None = None, user: str | None = None, cwd=None
+    ) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 cmd,
                 env=env,
                 user=user,
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -70,7 +70,8 @@ class Postgres(LocalServer):
         self.user = "postgres" if os.geteuid() == 0 else None
 
     def _run(self, *cmd: str) -> None:
-        done = subprocess.run(cmd, user=self.user, capture_output=True, text=True, timeout=300)
+        # In a directory the postgres user may enter (a clone under /root is not one).
+        done = subprocess.run(cmd, user=self.user, cwd=self.root, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
 
@@ -87,6 +88,7 @@ class Postgres(LocalServer):
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
              "-c", "full_page_writes=off", "-c", "max_connections=300"],
             user=self.user,
+            cwd=self.root,
         )  # fmt: skip
         self.wait_until(self._ready, timeout=60)
         self._run(str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "airflow",
