@@ -108,7 +108,6 @@ def _load_example(path: Path, monkeypatch, pool: str | None):
     spec.loader.exec_module(module)
     dag = module.dag
     pardot_tasks = [t for t in dag.tasks if type(t).__module__.startswith("airflow_provider_pardot")]
-    assert pardot_tasks
     return dag, pardot_tasks
 
 
@@ -119,9 +118,10 @@ EXAMPLES = sorted(EXAMPLE_DAGS.glob("example_*.py"))
 def test_examples_run_on_a_fresh_airflow_and_take_the_pool_recipe(path, monkeypatch):
     """A fresh Airflow has only ``default_pool``: a task in any other pool would stay "Scheduled"
     forever. With ``PARDOT_EXAMPLE_POOL=pardot`` every Pardot task follows SPEC §8's recipe."""
-    dag, _ = _load_example(path, monkeypatch, None)
+    dag, pardot_tasks = _load_example(path, monkeypatch, None)
     assert len(dag.doc_md or "") > 200, "every example DAG explains itself"
-    assert "PARDOT_EXAMPLE_POOL" in dag.doc_md, "the doc says how to use the production pool"
+    if pardot_tasks:
+        assert "PARDOT_EXAMPLE_POOL" in dag.doc_md, "the doc says how to use the production pool"
     for t in dag.tasks:
         assert t.pool == "default_pool", f"{dag.dag_id}.{t.task_id} needs pool {t.pool!r}"
     dag, pardot_tasks = _load_example(path, monkeypatch, "pardot")
@@ -132,6 +132,8 @@ def test_examples_run_on_a_fresh_airflow_and_take_the_pool_recipe(path, monkeypa
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_examples_take_the_connection_id_as_a_param(path, monkeypatch):
     dag, pardot_tasks = _load_example(path, monkeypatch, None)
+    if not pardot_tasks:
+        pytest.skip(f"{dag.dag_id} calls no Pardot operator (e.g. a DAG scheduled on a Pardot asset)")
     assert dag.params["pardot_conn_id"] == "pardot_default"
     for t in pardot_tasks:
         assert "pardot_conn_id" in t.template_fields, f"{type(t).__name__} must template pardot_conn_id"
