@@ -10,12 +10,12 @@ VENV2 := .venv-af2
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
 
-.PHONY: venv venv-af2 lint test test-unit test-af2 test-ui demo bench soak clean
+.PHONY: venv venv-af2 lint test test-unit test-af2 test-ui test-deploy demo bench soak clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check uv
-	$(UV) pip install -q -p $(VENV)/bin/python "apache-airflow==$(AIRFLOW_3)" -e ".[test]"
+	$(UV) pip install -q -p $(VENV)/bin/python "apache-airflow==$(AIRFLOW_3)" -e ".[test,deploy]"
 	touch $@
 
 venv: $(VENV)/.installed
@@ -31,20 +31,25 @@ lint: venv
 	$(VENV)/bin/ruff check airflow_provider_pardot tests example_dags scripts benchmarks
 	$(VENV)/bin/mypy
 
-# The whole suite on the newest Airflow 3 (browser test included).
+# The whole suite on the newest Airflow 3 (browser and deployment tests included).
 test-unit: venv
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# The same suite on Airflow 2.11, in its own venv. The browser test and the emulator's own
-# tests (which import no Airflow) run once, on Airflow 3.
+# The same suite on Airflow 2.11, in its own venv. The browser test, the deployment test and the
+# emulator's own tests (which import no Airflow) run once, on Airflow 3.
 test-af2: venv-af2
-	$(VENV2)/bin/python -m pytest -m "not ui" --ignore=tests/emulator $(PYTEST_ARGS)
+	$(VENV2)/bin/python -m pytest -m "not ui and not deploy" --ignore=tests/emulator --ignore=tests/deploy $(PYTEST_ARGS)
 
 test: lint test-unit test-af2
 
 # The browser test alone: airflow standalone + Debian's headless Chromium driven by Playwright.
 test-ui: venv
 	$(VENV)/bin/python -m pytest -m ui tests/ui $(PYTEST_ARGS)
+
+# The deployment test alone: CeleryExecutor over PostgreSQL and Redis (Debian packages, installed
+# with apt-get when missing), scheduler, dag-processor, triggerer, api-server and two workers.
+test-deploy: venv
+	$(VENV)/bin/python -m pytest -m deploy tests/deploy $(PYTEST_ARGS)
 
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh

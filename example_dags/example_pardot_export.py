@@ -22,13 +22,20 @@ files to object storage:
    so a manual run or a re-run lands in the partition of the data it holds, and re-runs replace
    it (``overwrite=True``).
 
-Every task that calls Pardot runs in the ``pardot`` pool. Create it once per business unit with
-five slots (Pardot allows five concurrent requests per account)::
+The DAG param ``pardot_conn_id`` names the Pardot connection (``pardot_default`` by default), so
+one DAG can serve several business units.
+
+**Pool.** In production, run every task that calls Pardot in one pool of five slots per business
+unit (Pardot allows five concurrent requests per account)::
 
     airflow pools set pardot 5 "Pardot API: 5 concurrent requests per business unit"
 
-The transfer takes as many slots as it downloads files at once (``max_concurrency``, here 4),
-so all tasks together never exceed Pardot's limit. A deferred sensor frees its slot while waiting.
+and write ``pool="pardot"`` on those tasks. So that this example runs as it is on a fresh Airflow
+(a task whose pool does not exist stays "Scheduled" forever), it takes the pool's name from the
+environment variable ``PARDOT_EXAMPLE_POOL`` (read when the DAG is parsed; ``default_pool`` when
+unset): set ``PARDOT_EXAMPLE_POOL=pardot`` once the pool exists (``make demo`` does). The transfer
+takes as many slots as it downloads files at once (``max_concurrency``, here 4), so all tasks
+together never exceed Pardot's limit. A deferred sensor frees its slot while waiting.
 
 Try it against the local emulator (no Salesforce account needed): ``make demo``.
 The environment variable ``PARDOT_EXAMPLE_POLL_SECONDS`` (read when the DAG is parsed) shortens
@@ -52,7 +59,8 @@ from airflow_provider_pardot.operators.export import PardotCreateExportOperator
 from airflow_provider_pardot.sensors.export import PardotExportSensor
 from airflow_provider_pardot.transfers.pardot_to_object_storage import PardotExportToObjectStorageOperator
 
-PARDOT_POOL = "pardot"
+PARDOT_POOL = os.environ.get("PARDOT_EXAMPLE_POOL", "default_pool")
+PARDOT_CONN_ID = "{{ params.pardot_conn_id }}"
 DEFAULT_DEST = "file:///tmp/pardot-demo"
 POLL_SECONDS = float(os.environ.get("PARDOT_EXAMPLE_POLL_SECONDS", "60"))
 
@@ -92,6 +100,7 @@ with DAG(
             f"else {DEFAULT_DEST}).",
         ),
         "pardot_timezone": Param("UTC", type="string", description="Time zone of the Pardot API user."),
+        "pardot_conn_id": Param("pardot_default", type="string", description="The Pardot connection."),
     },
     user_defined_macros={"pardot_time": pardot_time},
     tags=["pardot", "example"],
@@ -102,6 +111,7 @@ with DAG(
         procedure="filter_by_created_at",
         arguments={"created_after": CREATED_AFTER, "created_before": CREATED_BEFORE},
         pool=PARDOT_POOL,
+        pardot_conn_id=PARDOT_CONN_ID,
     )
 
     wait_for_export = PardotExportSensor(
@@ -111,6 +121,7 @@ with DAG(
         poke_interval=POLL_SECONDS,
         timeout=timedelta(hours=12).total_seconds(),
         pool=PARDOT_POOL,
+        pardot_conn_id=PARDOT_CONN_ID,
     )
 
     export_to_storage = PardotExportToObjectStorageOperator(
@@ -121,6 +132,7 @@ with DAG(
         overwrite=True,
         max_concurrency=4,
         pool=PARDOT_POOL,
+        pardot_conn_id=PARDOT_CONN_ID,
     )
 
     create_export >> wait_for_export >> export_to_storage

@@ -20,12 +20,15 @@ Files land in ``<dest>/<object>/date=<YYYY-MM-DD>/part-00000.jsonl`` with a ``_m
 ``"parquet"`` instead of JSON Lines if your loader prefers them.
 
 Pardot reads query times in the **API user's time zone**: set the ``pardot_timezone`` param to
-it (``UTC`` by default). Both tasks run in the ``pardot`` pool (five slots per business unit;
-see ``example_pardot_export``) and, being independent, in parallel.
+it (``UTC`` by default). The param ``pardot_conn_id`` names the Pardot connection. Both tasks run,
+being independent, in parallel, in the pool named by ``PARDOT_EXAMPLE_POOL`` (``default_pool``
+when unset; in production a ``pardot`` pool of five slots per business unit: see
+``example_pardot_export``).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -38,7 +41,8 @@ except ImportError:  # Airflow 2.11
 
 from airflow_provider_pardot.transfers.pardot_to_object_storage import PardotQueryToObjectStorageOperator
 
-PARDOT_POOL = "pardot"
+PARDOT_POOL = os.environ.get("PARDOT_EXAMPLE_POOL", "default_pool")
+PARDOT_CONN_ID = "{{ params.pardot_conn_id }}"
 DEFAULT_DEST = "file:///tmp/pardot-demo"
 
 INTERVAL_START = "{{ pardot_time(data_interval_start, params.pardot_timezone) }}"
@@ -74,6 +78,7 @@ with DAG(
     params={
         "dest": Param(None, type=["null", "string"], description="Destination folder URL."),
         "pardot_timezone": Param("UTC", type="string", description="Time zone of the Pardot API user."),
+        "pardot_conn_id": Param("pardot_default", type="string", description="The Pardot connection."),
     },
     user_defined_macros={"pardot_time": pardot_time},
     tags=["pardot", "example"],
@@ -86,6 +91,7 @@ with DAG(
         file_format="jsonl",
         overwrite=True,
         pool=PARDOT_POOL,
+        pardot_conn_id=PARDOT_CONN_ID,
     )
 
     lifecycle_histories = PardotQueryToObjectStorageOperator(
@@ -96,4 +102,5 @@ with DAG(
         file_format="jsonl",
         overwrite=True,
         pool=PARDOT_POOL,
+        pardot_conn_id=PARDOT_CONN_ID,
     )

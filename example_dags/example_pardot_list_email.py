@@ -29,10 +29,14 @@ earlier runs. The short-circuit skips only ``previous_email_stats``: the send go
 
 The params default to ids that exist in the local emulator (``python -m
 airflow_provider_pardot.emulator``): set ``list_ids``, ``campaign_id`` and ``email_template_id``
-to your account's. Both Pardot tasks run in the ``pardot`` pool (see ``example_pardot_export``).
+to your account's, and ``pardot_conn_id`` to your connection. Both Pardot tasks run in the pool
+named by ``PARDOT_EXAMPLE_POOL`` (``default_pool`` when unset; in production a ``pardot`` pool of
+five slots per business unit: see ``example_pardot_export``).
 """
 
 from __future__ import annotations
+
+import os
 
 import pendulum
 from airflow.providers.common.compat.sdk import DAG, Param, task
@@ -44,7 +48,8 @@ except ImportError:  # Airflow 2.11
 
 from airflow_provider_pardot.operators.email import PardotGetEmailStatsOperator, PardotSendListEmailOperator
 
-PARDOT_POOL = "pardot"
+PARDOT_POOL = os.environ.get("PARDOT_EXAMPLE_POOL", "default_pool")
+PARDOT_CONN_ID = "{{ params.pardot_conn_id }}"
 
 with DAG(
     dag_id="example_pardot_list_email",
@@ -60,6 +65,7 @@ with DAG(
         "campaign_id": Param(1001, type="integer", description="Pardot campaign id of the email."),
         "email_template_id": Param(101, type="integer", description="Pardot email template id."),
         "send_hour": Param(9, type="integer", minimum=0, maximum=23, description="Hour (UTC) to send at."),
+        "pardot_conn_id": Param("pardot_default", type="string", description="The Pardot connection."),
     },
     tags=["pardot", "example"],
 ) as dag:
@@ -68,7 +74,9 @@ with DAG(
     def email_sent_by_previous_run(**context):
         """The id of the email sent by the latest earlier run (None on the first run)."""
         # Runs before this run's send_list_email, so "latest" can only be an earlier run's.
-        return context["ti"].xcom_pull(task_ids="send_list_email", include_prior_dates=True)
+        # map_indexes=-1 asks for that one value: without it, Airflow 3 returns the values of
+        # every earlier run (a list) as soon as there are two.
+        return context["ti"].xcom_pull(task_ids="send_list_email", include_prior_dates=True, map_indexes=-1)
 
     @task.short_circuit
     def has_previous_email(email_id):
@@ -83,6 +91,7 @@ with DAG(
         task_id="previous_email_stats",
         email_id=has_previous_email(previous_email),
         pool=PARDOT_POOL,
+        pardot_conn_id=PARDOT_CONN_ID,
     )
 
     send_list_email = PardotSendListEmailOperator(
@@ -93,6 +102,7 @@ with DAG(
         scheduled_time="{{ (data_interval_end + macros.timedelta(hours=params.send_hour)).isoformat() }}",
         tags=["airflow", "daily"],
         pool=PARDOT_POOL,
+        pardot_conn_id=PARDOT_CONN_ID,
     )
 
     # The lookup runs first, so it never sees this run's own email. The short-circuit skips only

@@ -5,7 +5,8 @@
 #
 #   1. starts the Pardot emulator on a free port (stopped when this script exits)
 #   2. makes a fresh AIRFLOW_HOME in .airflow-home-demo/ and migrates its SQLite database
-#   3. creates the `pardot` pool (5 slots) and the `pardot_default` connection (an env var)
+#   3. creates the `pardot` pool (5 slots; PARDOT_EXAMPLE_POOL=pardot puts the DAG's Pardot tasks
+#      in it, the production recipe) and the `pardot_default` connection (an env var)
 #   4. runs `airflow dags test example_pardot_export <date>`
 #   5. prints where the files landed and their row counts (from _manifest.json)
 #
@@ -90,6 +91,7 @@ say "Preparing Airflow in $DEMO_HOME ($(airflow version 2>/dev/null | tail -n 1)
 airflow db migrate >"$DEMO_HOME/db-migrate.log" 2>&1 || fail "airflow db migrate failed" "$DEMO_HOME/db-migrate.log"
 airflow pools set pardot 5 "Pardot API: 5 concurrent requests per business unit" \
     >"$DEMO_HOME/pools.log" 2>&1 || fail "could not create the pardot pool" "$DEMO_HOME/pools.log"
+export PARDOT_EXAMPLE_POOL=pardot
 echo "pool 'pardot': 5 slots; connection 'pardot_default' -> $EMULATOR_URL"
 
 # ---------------------------------------------------------------- 3. the DAG
@@ -137,6 +139,7 @@ import urllib.request
 with urllib.request.urlopen(sys.argv[1] + "/_emulator/state", timeout=10) as resp:
     s = json.load(resp)
 errors = ", ".join(f"{code}: {n}" for code, n in s["errors"].items()) or "none"
-print(f"Emulator: {s['requests']} API requests, at most {s['max_in_flight']} in flight, errors: {errors}")
+n = s["requests"]
+print(f"Emulator: {n:,} API request{'' if n == 1 else 's'}, at most {s['max_in_flight']} in flight, errors: {errors}")
 PY
 say "Demo complete"

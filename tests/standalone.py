@@ -123,7 +123,7 @@ class Standalone:
     """``airflow standalone`` (Airflow 3) on a fresh AIRFLOW_HOME, with a REST API client.
 
     It runs ``db migrate``, then the scheduler (LocalExecutor), dag-processor, triggerer and
-    api-server. The ``pardot`` pool (5 slots) is created before it starts.
+    api-server. It creates no pool: a test that needs one calls :meth:`ensure_pool`.
     """
 
     def __init__(
@@ -183,7 +183,7 @@ class Standalone:
         )
 
     def start(self, timeout: float = 300) -> Standalone:
-        """Start it (standalone runs ``db migrate`` itself) and create the ``pardot`` pool."""
+        """Start it (standalone runs ``db migrate`` itself) and wait for its API."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_path = self.home / "standalone.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
@@ -208,7 +208,6 @@ class Standalone:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"airflow standalone did not come up in {timeout:.0f} s:\n{self.tail()}")
             time.sleep(1)
-        self.ensure_pool("pardot", 5)
         return self
 
     def ensure_pool(self, name: str, slots: int) -> None:

@@ -49,9 +49,14 @@ def parse_usage(header: str | None) -> ApiUsage | None:
     return None
 
 
+def count_requests(count: int) -> str:
+    """``"1 request"``, ``"1,234 requests"``."""
+    return f"{count:,} request" + ("" if count == 1 else "s")
+
+
 def usage_line(requests: int, usage: ApiUsage | str | None, who: str = "this task") -> str:
     """``"Pardot API: 37 requests by this task; account usage 1,234/25,000 today"``."""
-    text = f"Pardot API: {requests} requests by {who}"
+    text = f"Pardot API: {count_requests(requests)} by {who}"
     if usage:
         text += f"; account usage {usage} today"
     return text
@@ -94,7 +99,7 @@ class DailyBudget:
 
     def __str__(self) -> str:
         return (
-            f"{self.count:,} requests"
+            count_requests(self.count)
             if self.count is not None
             else f"{self.percent:g}% of the daily maximum"
         )

@@ -40,6 +40,7 @@ def cluster(tmp_path_factory):
     )
     try:
         sa.start()
+        sa.ensure_pool("pardot", 5)
         sa.ensure_pool("pardot_unbounded", 64)
         yield sa, emu
     finally:

@@ -51,7 +51,7 @@ class TestCreateExport:
         assert pardot.get_export(export_id)["state"] in ("Waiting", "Processing", "Complete")
         link = context["ti"].pushed["pardot_export"]
         assert link == {"host": pardot.url, "export_id": export_id}
-        assert "Pardot API: 1 requests by this task; account usage" in capsys.readouterr().out
+        assert "Pardot API: 1 request by this task; account usage" in capsys.readouterr().out
         posts = _export_posts(pardot)
         assert len(posts) == 1
         assert posts[0]["path"] == "/api/v5/exports"

@@ -10,7 +10,7 @@ from airflow_provider_pardot.exceptions import PardotValidationError
 from airflow_provider_pardot.utils.connection import build_config
 from airflow_provider_pardot.utils.criteria import validate_query
 from airflow_provider_pardot.utils.exports import validate_export
-from airflow_provider_pardot.utils.usage import ApiUsage, DailyBudget, parse_usage
+from airflow_provider_pardot.utils.usage import ApiUsage, DailyBudget, parse_usage, usage_line
 
 BU = "0Uv000000000001AAA"
 CREDS = {"client_id": "cid", "client_secret": "secret"}
@@ -151,6 +151,13 @@ class TestUsage:
     )
     def test_parse(self, header, usage):
         assert parse_usage(header) == usage
+
+    def test_usage_line_counts_in_words(self):
+        assert usage_line(1, None) == "Pardot API: 1 request by this task"
+        assert usage_line(0, None) == "Pardot API: 0 requests by this task"
+        assert usage_line(1234, ApiUsage(1234, 25000), "the trigger") == (
+            "Pardot API: 1,234 requests by the trigger; account usage 1,234/25,000 today"
+        )
 
     def test_budget(self):
         assert DailyBudget.parse("80%").limit_for(ApiUsage(1, 1000)) == 800

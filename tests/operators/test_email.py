@@ -187,7 +187,7 @@ class TestSendListEmail:
         assert op.hook.request_count == 1
         captured = capsys.readouterr()
         # Airflow 3 logs through structlog (stdout), Airflow 2 through logging.
-        assert "Pardot API: 1 requests by this task" in caplog.text + captured.out + captured.err
+        assert "Pardot API: 1 request by this task" in caplog.text + captured.out + captured.err
 
 
 class TestSendOneToOneEmail:
@@ -754,7 +754,7 @@ class TestRealAirflowRun:
         stats_paths = [r["path"] for r in emulator.requests() if "/do/stats/" in r["path"]]
         assert stats_paths == [f"/api/email/version/4/do/stats/id/{list_send['email_id']}"]
         assert "checked xcoms and links" in result.output
-        assert "Pardot API: 1 requests by this task" in result.output
+        assert "Pardot API: 1 request by this task" in result.output
 
     def test_lost_answer_is_not_retried_by_airflow(self, emulator, airflow_home):
         emulator.faults({"kind": "reset_after", "match": f"^{SEND_PATH}", "method": "POST"})

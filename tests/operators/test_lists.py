@@ -97,7 +97,7 @@ class TestCreateList:
         with caplog.at_level("INFO"):
             run(op)
         captured = capsys.readouterr()
-        assert "Pardot API: 1 requests by this task" in caplog.text + captured.out + captured.err
+        assert "Pardot API: 1 request by this task" in caplog.text + captured.out + captured.err
 
     def test_ambiguous_create_is_not_repeated(self, emulator, conn):
         before = len(emulator.records("list"))
@@ -262,4 +262,4 @@ class TestRealAirflowRun:
         ]
         # created, updated, then deleted: the account is back to where it was
         assert set(emulator.records("list")) == before
-        assert "Pardot API: 1 requests by this task" in result.output
+        assert "Pardot API: 1 request by this task" in result.output

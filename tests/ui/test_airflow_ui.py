@@ -86,6 +86,14 @@ def test_provider_in_the_airflow_ui(browser, airflow_ui, ui_emulator, artifacts)
         # The dag-processor has parsed the examples without errors; unpause through the API.
         airflow_ui.wait_for_dag(DAG_ID)
         assert airflow_ui.api("GET", "/importErrors")["import_errors"] == []
+        # A fresh Airflow has no pool but default_pool, and the example runs as it is: a task in
+        # a pool that does not exist would sit in "Scheduled" forever.
+        pools = {p["name"] for p in airflow_ui.api("GET", "/pools")["pools"]}
+        assert pools == {"default_pool"}, pools
+        tasks = airflow_ui.api("GET", f"/dags/{DAG_ID}/tasks")["tasks"]
+        assert {t["task_id"]: t["pool"] for t in tasks} == dict.fromkeys(
+            ("create_export", "wait_for_export", "export_to_storage"), "default_pool"
+        )
         airflow_ui.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
 
         # Its own folder, so it never races the scheduled run unpausing starts (same day).
