@@ -19,12 +19,16 @@ time zone. Files land in ``<dest>/<object>/date=<YYYY-MM-DD>/part-00000.csv`` wi
 
 ``concurrency=2`` pages two id ranges at once. Those requests come out of the account's five
 concurrent-request slots, shared with every other Pardot client of the business unit, so each
-task takes as many slots of the ``pardot`` pool (``pool_slots``) as it may have requests in
-flight (the transfer's default). The Pardot connection is the DAG param ``pardot_conn_id``.
+task takes as many pool slots (``pool_slots``) as it may have requests in flight (the transfer's
+default). In production that is the ``pardot`` pool of five slots (README, "The account's API
+budget"); the example uses the pool named by the environment variable ``PARDOT_EXAMPLE_POOL``,
+``default_pool`` when unset, so it runs as it is on a fresh Airflow. The Pardot connection is the
+DAG param ``pardot_conn_id``.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -37,9 +41,9 @@ except ImportError:  # Airflow 2.11
 
 from airflow_provider_pardot.transfers.pardot_to_object_storage import PardotQueryToObjectStorageOperator
 
-PARDOT_POOL = "pardot"
+PARDOT_POOL = os.environ.get("PARDOT_EXAMPLE_POOL", "default_pool")
 DEFAULT_DEST = "file:///tmp/pardot-demo"
-#: id ranges paged in parallel by each task (1-5), and so its slots in the ``pardot`` pool
+#: id ranges paged in parallel by each task (1-5), and so its pool slots
 CONCURRENCY = 2
 
 INTERVAL_START = "{{ data_interval_start.isoformat() }}"
