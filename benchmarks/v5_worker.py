@@ -15,7 +15,8 @@ import json
 import sys
 import time
 
-from common import BUSINESS_UNIT_ID, LOGIN, PASSWORD, setup_airflow_in_process
+from api import headers, token
+from common import setup_airflow_in_process
 
 
 class Seen:
@@ -55,25 +56,7 @@ def pull_bare_v5(url: str):
     from airflow_provider_pardot.utils.v5 import V5_OBJECTS
 
     session = requests.Session()
-    token = session.post(
-        f"{url}/services/oauth2/token",
-        data={
-            "grant_type": "password",
-            "client_id": "emulator-client-id",
-            "client_secret": "emulator-client-secret",
-            "username": LOGIN,
-            "password": PASSWORD,
-        },
-        timeout=60,
-    ).json()["access_token"]
-    session.headers.update(
-        {
-            "Authorization": f"Bearer {token}",
-            "Pardot-Business-Unit-Id": BUSINESS_UNIT_ID,
-            "X-Return-Api-Usage": "1",
-            "Accept": "application/json",
-        }
-    )
+    session.headers.update({**headers(token(url)), "X-Return-Api-Usage": "1", "Accept": "application/json"})
     fields = ",".join(V5_OBJECTS["lists"].fields)
     response = session.get(
         f"{url}/api/v5/objects/lists", params={"fields": fields, "limit": 1000}, timeout=60
