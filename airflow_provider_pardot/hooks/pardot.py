@@ -33,7 +33,7 @@ from airflow_provider_pardot.utils.exports import (
     validate_export,
 )
 from airflow_provider_pardot.utils.form import form_values
-from airflow_provider_pardot.utils.ids import require_id as _require_id
+from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID, require_id
 from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
 from airflow_provider_pardot.utils.pipeline import (
     CallOptions,
@@ -76,7 +76,7 @@ class PardotHook(BaseHook):
     """
 
     conn_name_attr = "pardot_conn_id"
-    default_conn_name = "pardot_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "pardot"
     hook_name = "Pardot"
 
@@ -454,7 +454,7 @@ class PardotHook(BaseHook):
         if object_name not in endpoints.RESULT_KEYS or object_name == "export":
             # the name becomes part of the path: an unknown (or "../x") name never leaves the machine
             raise v5.unknown_object(object_name, "read", [k for k in endpoints.RESULT_KEYS if k != "export"])
-        _require_id(f"{object_name} id", record_id)
+        require_id(f"{object_name} id", record_id)
         body = self._object_call("GET", object_name, "read", "id", record_id, params=form_values(params))
         return responses.record(body, object_name)
 
@@ -467,7 +467,7 @@ class PardotHook(BaseHook):
             raise PardotValidationError(
                 f"read() of the v5 object {object_name} takes fields= only, not {', '.join(sorted(params))}."
             )
-        _require_id(f"{object_name} id", record_id)
+        require_id(f"{object_name} id", record_id)
         asked = v5.validate_fields(object_name, fields)
         body = self.call("GET", v5.v5_path(object_name, record_id), params={"fields": ",".join(asked)})
         return v5.shape(body if isinstance(body, dict) else {}, asked)
@@ -479,7 +479,7 @@ class PardotHook(BaseHook):
 
     def get_email_stats(self, email_id: int | str) -> dict[str, Any]:
         """Return the statistics of a list email, with rates as numbers (``"42.00%"`` -> ``42.0``)."""
-        _require_id("email_id", email_id)
+        require_id("email_id", email_id)
         body = self._object_call("GET", "email", "stats", "id", email_id)
         stats = body.get("stats", body) if isinstance(body, dict) else {}
         return {k: responses.to_number(v) for k, v in stats.items()}
@@ -535,7 +535,7 @@ class PardotHook(BaseHook):
 
     def update_list(self, list_id: int | str, **fields: Any) -> dict[str, Any]:
         """Update a list's fields and return the updated list."""
-        _require_id("list_id", list_id)
+        require_id("list_id", list_id)
         validate_list_fields(fields, creating=False)
         body = self._object_call(
             "POST",
@@ -550,7 +550,7 @@ class PardotHook(BaseHook):
 
     def delete_list(self, list_id: int | str) -> None:
         """Delete a list (Pardot answers HTTP 204 with no body)."""
-        _require_id("list_id", list_id)
+        require_id("list_id", list_id)
         self._object_call("POST", "list", "delete", "id", list_id, idempotent=True)
 
     # Exports --------------------------------------------------------------------------------------
@@ -587,7 +587,7 @@ class PardotHook(BaseHook):
 
     def get_export(self, export_id: int | str) -> dict[str, Any]:
         """Return an export's current state, normalised."""
-        _require_id("export_id", export_id)
+        require_id("export_id", export_id)
         version = self.export_api_version
         params = None if version == 5 else {"format": "json"}
         return normalise_export(
@@ -602,7 +602,7 @@ class PardotHook(BaseHook):
 
     def cancel_export(self, export_id: int | str) -> dict[str, Any]:
         """Cancel an unfinished export and return it."""
-        _require_id("export_id", export_id)
+        require_id("export_id", export_id)
         version = self.export_api_version
         params = None if version == 5 else {"format": "json"}
         body = self.call(
@@ -697,7 +697,7 @@ class PardotAsyncHook(BaseHook):
     """
 
     conn_name_attr = "pardot_conn_id"
-    default_conn_name = "pardot_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "pardot"
     hook_name = "Pardot (async)"
 
@@ -841,7 +841,7 @@ class PardotAsyncHook(BaseHook):
 
     async def cancel_export(self, export_id: int | str) -> dict[str, Any]:
         """Cancel an unfinished export (a cancel may be repeated safely)."""
-        _require_id("export_id", export_id)
+        require_id("export_id", export_id)
         config = await self.get_config()
         version = config.export_api_version
         params = None if version == 5 else {"format": "json"}
@@ -852,7 +852,7 @@ class PardotAsyncHook(BaseHook):
 
     async def get_export(self, export_id: int | str) -> dict[str, Any]:
         """Return an export's current state, normalised."""
-        _require_id("export_id", export_id)
+        require_id("export_id", export_id)
         config = await self.get_config()
         version = config.export_api_version
         params = None if version == 5 else {"format": "json"}

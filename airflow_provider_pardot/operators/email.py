@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotValidationError
+from airflow_provider_pardot.exceptions import PardotAmbiguousSendError
 from airflow_provider_pardot.links.pardot import PardotEmailLink
 from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
 from airflow_provider_pardot.utils.emails import (
@@ -19,6 +19,7 @@ from airflow_provider_pardot.utils.emails import (
     validate_list_send,
     validate_one_to_one_send,
 )
+from airflow_provider_pardot.utils.form import parse_bool
 from airflow_provider_pardot.utils.ids import require_id
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
     from airflow.providers.common.compat.sdk import Context
 
-_TRUE = ("true", "1", "yes")
-_FALSE = ("false", "0", "no", "")
 
 
 class _AmbiguousSendFailure(PardotAmbiguousSendError, AirflowFailException):
@@ -64,11 +63,9 @@ def _scheduled_time(value: Any) -> datetime:
 
 
 def _check_boolean(name: str, value: Any) -> None:
-    if value is None or isinstance(value, bool):
-        return
-    if str(value).strip().lower() in (*_TRUE, *_FALSE):
-        return
-    raise PardotValidationError(f"{name} must be true or false, not {value!r}.")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return  # not given (or a template that rendered empty): the flag is left out
+    parse_bool(name, value)
 
 
 class _BaseSendEmailOperator(PardotBaseOperator):
