@@ -45,7 +45,7 @@ def _check_connection_form(page, airflow_ui, artifacts) -> None:
     dialog.get_by_text("Extra Fields", exact=True).click()
     business_unit = dialog.get_by_text("Business Unit ID", exact=True)
     business_unit.wait_for(state="visible", timeout=15_000)
-    for label in ("Auth type", "Token URL"):
+    for label in ("Auth type", "Salesforce login URL"):
         assert dialog.get_by_text(label, exact=True).is_visible(), label
     page.screenshot(path=artifacts / "ui-02-connection-form.png", full_page=True)
     page.keyboard.press("Escape")
