@@ -39,6 +39,7 @@ from airflow_provider_pardot.utils.exports import (
     normalise_export_list,
     validate_export,
 )
+from airflow_provider_pardot.utils.openlineage import ExportObjects, report_hook_input
 from airflow_provider_pardot.utils.retry import (
     Failure,
     ambiguous_message,
@@ -104,6 +105,7 @@ class PardotHook(BaseHook):
         self._count_lock = threading.Lock()
         self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
         self._access_token_used = False
+        self._export_objects = ExportObjects()
 
     # Connection form ------------------------------------------------------------------------------
     @classmethod
@@ -427,6 +429,7 @@ class PardotHook(BaseHook):
         :param max_records: stop after this many records
         """
         params = validate_query(object_name, criteria)
+        self._report_input(object_name)
         params.setdefault("output", BULK_OUTPUT)
         sort_by = params.pop("sort_by", "id")
         sort_order = params.pop("sort_order", None)
@@ -493,6 +496,7 @@ class PardotHook(BaseHook):
                 f"Unknown Pardot object {object_name!r} for read. Supported objects: {known}."
             )
         _require_id(f"{object_name} id", record_id)
+        self._report_input(object_name)
         body = self._object_call("GET", object_name, "read", "id", record_id, params=_form(params))
         return responses.record(body, object_name)
 
@@ -602,16 +606,20 @@ class PardotHook(BaseHook):
             idempotent=False,
             action=f"Creating the {object_name} export",
         )
-        return normalise_export(answer)
+        export = normalise_export(answer)
+        self._export_objects.created(export, object_name, self.config.host)
+        return export
 
     def get_export(self, export_id: int | str) -> dict[str, Any]:
         """Return an export's current state, normalised."""
         _require_id("export_id", export_id)
         version = self.export_api_version
         params = None if version == 5 else {"format": "json"}
-        return normalise_export(
+        export = normalise_export(
             self.call("GET", endpoints.export_read_path(version, export_id), params=params)
         )
+        self._export_objects.read(export, self.config.host)
+        return export
 
     def query_exports(self, **filters: Any) -> list[dict[str, Any]]:
         """Return the account's exports matching ``filters`` (admins only), normalised."""
@@ -640,14 +648,20 @@ class PardotHook(BaseHook):
             )
         return url
 
-    def iter_result(self, ref: str, chunk_size: int = DOWNLOAD_CHUNK) -> Iterator[bytes]:
+    def iter_result(
+        self, ref: str, chunk_size: int = DOWNLOAD_CHUNK, *, object_name: str | None = None
+    ) -> Iterator[bytes]:
         """
         Stream one export result file as byte chunks, never holding it whole.
 
         A dropped connection or 5xx in the middle resumes from the byte reached (retries up to
         ``max_retries``), so every byte is yielded exactly once.
+
+        :param object_name: The export's object, for hook lineage; by default the object of the
+            export when this hook created it (an export's record does not name its object).
         """
         url = self.check_result_url(ref)
+        self._report_input(object_name or self._export_objects.of(ref))
         with self._in_flight:  # a download holds its slot for as long as it streams
             yield from self._stream(url, chunk_size)
 
@@ -693,6 +707,10 @@ class PardotHook(BaseHook):
                 time.sleep(backoff_seconds(failures - 1, self.config.retry_backoff))
             finally:
                 response.close()
+
+    def _report_input(self, object_name: str | None) -> None:
+        """Hook lineage: this hook reads ``object_name`` (``pardot://<business unit>/<object>``)."""
+        report_hook_input(self, self.config.business_unit_id, object_name)
 
     # Connection test ------------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:

@@ -31,6 +31,13 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError
 from airflow_provider_pardot.links.pardot import PardotExportLink
 from airflow_provider_pardot.utils.exports import COMPLETE, failure_reason
+from airflow_provider_pardot.utils.openlineage import (
+    CsvColumns,
+    Delivery,
+    delivery_lineage,
+    emit_asset_events,
+    upstream_export_object,
+)
 from airflow_provider_pardot.utils.parquet import PARQUET_CHUNK_ROWS as PARQUET_CHUNK_ROWS
 from airflow_provider_pardot.utils.parquet import csv_to_parquet, csv_value, kind, records_to_parquet
 from airflow_provider_pardot.utils.storage import MANIFEST_NAME as MANIFEST_NAME
@@ -50,6 +57,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_pardot.hooks.pardot import PardotHook
 
@@ -107,10 +115,19 @@ class PardotExportToObjectStorageOperator(BaseOperator):
     :param checksum: ``"sha256"`` or ``"md5"`` to add each file's digest (hex) to the manifest, e.g.
         to verify a delivery byte for byte later; ``None`` (the default) for rows and bytes only.
         Hashing reads every byte once more (benchmarks/README.md gives the cost).
+    :param object_name: The exported object (e.g. ``visitorActivity``), for lineage only: the
+        OpenLineage input ``pardot://<business unit>/<object>``. By default the object of the
+        :class:`~airflow_provider_pardot.operators.export.PardotCreateExportOperator` upstream of
+        this task (an export's record does not name its object). (templated)
     :param pardot_conn_id: The Pardot connection to use. (templated)
+
+    With an ``Asset`` (``Dataset``) in ``outlets`` the task's asset event carries
+    ``extra={"export_id", "rows", "bytes", "files", "uri"}``; with an ``AssetAlias``
+    (``DatasetAlias``) it adds an event, with that extra, for the destination it wrote (``uri``:
+    the folder, or the merged file).
     """
 
-    template_fields: Sequence[str] = ("export_id", "dest", "dest_conn_id", "pardot_conn_id")
+    template_fields: Sequence[str] = ("export_id", "dest", "dest_conn_id", "object_name", "pardot_conn_id")
     operator_extra_links = (PardotExportLink(),)
     ui_color = "#e4f0e8"
 
@@ -125,6 +142,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         overwrite: bool = False,
         max_concurrency: int = 4,
         checksum: str | None = None,
+        object_name: str | None = None,
         pardot_conn_id: str = "pardot_default",
         **kwargs: Any,
     ) -> None:
@@ -141,9 +159,12 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         self.overwrite = overwrite
         self.max_concurrency = max_concurrency
         self.checksum = check_checksum(checksum)
+        self.object_name = object_name
         self.pardot_conn_id = pardot_conn_id
         self._stop = threading.Event()
         self._destination: Destination | None = None
+        self.delivery: Delivery | None = None
+        self._columns = CsvColumns()
 
     @cached_property
     def hook(self) -> PardotHook:
@@ -163,6 +184,10 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         finally:
             hook.log_usage()
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage: ``pardot://<business unit>/<object>`` in, the destination (rows, bytes, columns) out."""
+        return delivery_lineage(self.delivery)
+
     def _execute(self, context: Context, hook: PardotHook) -> list[str]:
         self._stop = threading.Event()
         export = hook.get_export(self.export_id)
@@ -177,6 +202,12 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         PardotExportLink.persist(
             context=context, operator=self, host=hook.config.host, export_id=self.export_id
         )
+        self.delivery = Delivery(
+            hook.config.business_unit_id,
+            self.object_name or upstream_export_object(self, context),
+            {"export_id": export["id"]},
+        )
+        self._columns = CsvColumns()
         # Every URL is checked before anything is downloaded: the token only goes to Pardot.
         urls = [hook.check_result_url(ref) for ref in export["resultRefs"]]
         suffix = self.file_format
@@ -221,6 +252,9 @@ class PardotExportToObjectStorageOperator(BaseOperator):
             raise
         if self.overwrite:
             destination.remove_stale_parts(set(names), suffix)
+        written = destination.path(names[0]) if self.merge and names else destination.base
+        self.delivery.written(written, uri(written), files, self._columns.columns)
+        emit_asset_events(self, context, self.delivery)
         elapsed = max(time.monotonic() - progress.started, 1e-6)
         self.log.info(
             "Pardot export %s: wrote %d file(s), %s rows, %.1f MB in %.1fs (%.1f MB/s); manifest %s",
@@ -236,7 +270,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
 
     # -- downloads ----------------------------------------------------------------------------
     def _chunks(self, hook: PardotHook, url: str, progress: Progress) -> Iterator[bytes]:
-        for chunk in hook.iter_result(url):
+        for chunk in self._columns.watch(hook.iter_result(url)):
             if self._stop.is_set():
                 raise _Stopped()
             progress.add_bytes(len(chunk))
@@ -393,6 +427,10 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
     :param checksum: ``"sha256"`` or ``"md5"`` to add the file's digest (hex) to the manifest;
         ``None`` (the default) for rows and bytes only.
     :param pardot_conn_id: The Pardot connection to use. (templated)
+
+    With an ``Asset`` (``Dataset``) in ``outlets`` the task's asset event carries
+    ``extra={"object", "rows", "bytes", "files", "uri"}``; with an ``AssetAlias``
+    (``DatasetAlias``) it adds an event, with that extra, for the folder it wrote.
     """
 
     template_fields: Sequence[str] = ("object_name", "criteria", "dest", "dest_conn_id", "pardot_conn_id")
@@ -422,6 +460,7 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         self.checksum = check_checksum(checksum)
         self.pardot_conn_id = pardot_conn_id
         self._destination: Destination | None = None
+        self.delivery: Delivery | None = None
 
     @cached_property
     def hook(self) -> PardotHook:
@@ -440,15 +479,23 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         validate_query(self.object_name, criteria)  # before touching the destination
         hook = self.hook
         try:
-            return self._execute(hook, criteria)
+            written = self._execute(hook, criteria)
         finally:
             hook.log_usage()
+        if self.delivery is not None:
+            emit_asset_events(self, context, self.delivery)
+        return written
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage: ``pardot://<business unit>/<object>`` in, the destination (rows, bytes, columns) out."""
+        return delivery_lineage(self.delivery)
 
     def _execute(self, hook: PardotHook, criteria: dict[str, Any]) -> list[str]:
         name = f"part-00000.{self.file_format}"
         destination = self._destination = Destination(self.dest, self.dest_conn_id, self.log)
         destination.prepare([name], self.overwrite)
         progress = Progress(self.log, f"Pardot {self.object_name} query", 1)
+        self.delivery = Delivery(hook.config.business_unit_id, self.object_name, {"object": self.object_name})
         records = hook.query(self.object_name, **criteria)
         try:
             tmp = destination.temporary(name)
@@ -456,12 +503,14 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
                 writer = CountingWriter(handle, self.checksum)
                 if self.file_format == "jsonl":
                     rows = 0
+                    columns: dict[str, Any] = {}
                     for rows, record in enumerate(records, start=1):  # noqa: B007
+                        columns.update(dict.fromkeys(record))
                         line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")
                         writer.write(line)
                         progress.add_bytes(len(line))
                 else:
-                    rows = self._spooled(records, writer, progress)
+                    rows, columns = self._spooled(records, writer, progress)
             progress.file_done(name, rows)
             destination.place([name], self.overwrite)
             file_entry = {
@@ -485,6 +534,7 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         except BaseException:
             destination.discard()
             raise
+        self.delivery.written(destination.base, uri(destination.base), [file_entry], list(columns))
         self.log.info(
             "Wrote %s %s records to %s; manifest %s",
             f"{rows:,}",
@@ -494,7 +544,9 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         )
         return [str(file_entry["uri"])]
 
-    def _spooled(self, records: Iterator[dict[str, Any]], writer: CountingWriter, progress: Progress) -> int:
+    def _spooled(
+        self, records: Iterator[dict[str, Any]], writer: CountingWriter, progress: Progress
+    ) -> tuple[int, dict[str, set[str]]]:
         columns: dict[str, set[str]] = {}
         rows = 0
         with tempfile.TemporaryFile("w+b") as spool:
@@ -517,4 +569,4 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
             else:
                 records_to_parquet(lines, names, columns, writer)
         progress.add_bytes(writer.bytes)
-        return rows
+        return rows, columns
