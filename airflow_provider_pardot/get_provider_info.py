@@ -124,7 +124,6 @@ _PARDOT_URIS = {
 }
 
 
-
 def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata."""
     from airflow_provider_pardot import __version__

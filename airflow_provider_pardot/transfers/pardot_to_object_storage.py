@@ -31,13 +31,6 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError
 from airflow_provider_pardot.links.pardot import PardotExportLink
 from airflow_provider_pardot.utils.exports import COMPLETE, failure_reason
-from airflow_provider_pardot.utils.openlineage import (
-    CsvColumns,
-    Delivery,
-    delivery_lineage,
-    emit_asset_events,
-    upstream_export_object,
-)
 from airflow_provider_pardot.utils.parquet import PARQUET_CHUNK_ROWS as PARQUET_CHUNK_ROWS
 from airflow_provider_pardot.utils.parquet import csv_to_parquet, csv_value, kind, records_to_parquet
 from airflow_provider_pardot.utils.storage import MANIFEST_NAME as MANIFEST_NAME
@@ -60,6 +53,7 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_pardot.hooks.pardot import PardotHook
+    from airflow_provider_pardot.utils.openlineage import CsvColumns, Delivery
 
 #: Pardot serves at most five requests at a time per account.
 MAX_DOWNLOADS = 5
@@ -164,7 +158,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         self._stop = threading.Event()
         self._destination: Destination | None = None
         self.delivery: Delivery | None = None
-        self._columns = CsvColumns()
+        self._columns: CsvColumns | None = None
 
     @cached_property
     def hook(self) -> PardotHook:
@@ -186,9 +180,18 @@ class PardotExportToObjectStorageOperator(BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """OpenLineage: ``pardot://<business unit>/<object>`` in, the destination (rows, bytes, columns) out."""
+        from airflow_provider_pardot.utils.openlineage import delivery_lineage
+
         return delivery_lineage(self.delivery)
 
     def _execute(self, context: Context, hook: PardotHook) -> list[str]:
+        from airflow_provider_pardot.utils.openlineage import (
+            CsvColumns,
+            Delivery,
+            emit_asset_events,
+            upstream_export_object,
+        )
+
         self._stop = threading.Event()
         export = hook.get_export(self.export_id)
         reason = failure_reason(export)
@@ -270,6 +273,7 @@ class PardotExportToObjectStorageOperator(BaseOperator):
 
     # -- downloads ----------------------------------------------------------------------------
     def _chunks(self, hook: PardotHook, url: str, progress: Progress) -> Iterator[bytes]:
+        assert self._columns is not None  # set by _execute
         for chunk in self._columns.watch(hook.iter_result(url)):
             if self._stop.is_set():
                 raise _Stopped()
@@ -483,14 +487,20 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         finally:
             hook.log_usage()
         if self.delivery is not None:
+            from airflow_provider_pardot.utils.openlineage import emit_asset_events
+
             emit_asset_events(self, context, self.delivery)
         return written
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """OpenLineage: ``pardot://<business unit>/<object>`` in, the destination (rows, bytes, columns) out."""
+        from airflow_provider_pardot.utils.openlineage import delivery_lineage
+
         return delivery_lineage(self.delivery)
 
     def _execute(self, hook: PardotHook, criteria: dict[str, Any]) -> list[str]:
+        from airflow_provider_pardot.utils.openlineage import Delivery
+
         name = f"part-00000.{self.file_format}"
         destination = self._destination = Destination(self.dest, self.dest_conn_id, self.log)
         destination.prepare([name], self.overwrite)

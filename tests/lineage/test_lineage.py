@@ -27,7 +27,8 @@ def test_export_pipeline_lineage_and_asset_events(lineage_airflow, emulator, tmp
     dest = tmp_path / "out"
     lineage_airflow.run("pardot_lineage_export", {"dest": f"file://{dest}", "object": "visitorActivity"})
     manifest = json.loads((dest / "folder" / "_manifest.json").read_text())
-    assert manifest["total_rows"] == 2500 and len(manifest["files"]) == 3
+    assert manifest["total_rows"] == 2500
+    assert len(manifest["files"]) == 3
 
     # The export reports what it reads when it starts: the object (its template rendered), the fields.
     start = lineage_airflow.event("pardot_lineage_export.create_export", "START")

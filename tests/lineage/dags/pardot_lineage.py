@@ -42,7 +42,9 @@ with DAG(
         arguments={"created_after": "2024-01-01 00:00:00", "created_before": "2024-06-30 00:00:00"},
         fields=EXPORT_FIELDS,
     )
-    wait = PardotExportSensor(task_id="wait_for_export", export_id=create.output, poke_interval=1, timeout=300)
+    wait = PardotExportSensor(
+        task_id="wait_for_export", export_id=create.output, poke_interval=1, timeout=300
+    )
     folder = PardotExportToObjectStorageOperator(
         task_id="export_to_folder",
         export_id=create.output,
@@ -98,7 +100,9 @@ with DAG(
 
         hook = PardotHook()
         export = hook.create_export(
-            "listMembership", "filter_by_created_at", {"created_after": "2024-01-01 00:00:00", "created_before": "2024-06-30 00:00:00"}
+            "listMembership",
+            "filter_by_created_at",
+            {"created_after": "2024-01-01 00:00:00", "created_before": "2024-06-30 00:00:00"},
         )
         while (export := hook.get_export(export["id"]))["state"] != "Complete":
             time.sleep(0.2)
