@@ -37,6 +37,7 @@ def airflow_home(tmp_path_factory):
     home = AirflowHome(tmp_path_factory.mktemp("airflow-home-examples"), EXAMPLE_DAGS)
     pool = home.cli("pools", "set", "pardot", "5", "Pardot API: 5 concurrent requests per business unit")
     assert pool.returncode == 0, pool.output
+    home.sync_dags_on_airflow_2()  # the consumer reads the producer's Dataset event
     return home
 
 

@@ -11,4 +11,3 @@ def api(emulator) -> Api:
     a = Api(emulator.url)
     a.login()
     return a
-

@@ -105,7 +105,9 @@ class TestExportTransfer:
 
     def test_multi_file_byte_identical_with_manifest(self, pardot, ready_export, tmp_path, context, capsys):
         dest = tmp_path / "out"
-        uris = _transfer(ready_export, f"file://{dest}", max_concurrency=3, checksum="sha256").execute(context)
+        uris = _transfer(ready_export, f"file://{dest}", max_concurrency=3, checksum="sha256").execute(
+            context
+        )
         files = pardot.export_files(ready_export)
         assert len(files) == 3
         assert uris == [f"file://{dest}/part-{i:05d}.csv" for i in range(3)]

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from airflow_run import AirflowHome
 from identities import FAST_RETRIES, pardot_connection
-from standalone import airflow_major
 
 DAGS = Path(__file__).parent / "dags"
 
@@ -24,11 +23,8 @@ class LineageAirflow:
         self._synced = False
 
     def run(self, dag_id: str, conf: dict) -> str:
-        if airflow_major() < 3 and not self._synced:
-            # Airflow 2.11 records a DatasetAlias event only for an alias in the database, which
-            # the DAG processor puts there; ``dags test`` alone does not.
-            synced = self.home.cli("dags", "reserialize", connections=self.connections)
-            assert synced.returncode == 0, synced.output[-3000:]
+        if not self._synced:
+            self.home.sync_dags_on_airflow_2()
             self._synced = True
         transport = {"type": "file", "log_file_path": str(self.events_file), "append": True}
         result = self.home.dags_test(
