@@ -203,8 +203,8 @@ def upstream_export_object(task: Any, context: Context) -> str | None:
 
     objects: set[str] = set()
     seen: set[str] = set()
-    stack = list(task.upstream_list)
     try:
+        stack = list(task.upstream_list) if task.has_dag() else []
         while stack:
             upstream = stack.pop()
             if upstream.task_id in seen:

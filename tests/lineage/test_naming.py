@@ -130,3 +130,12 @@ def test_exports_of_different_objects_upstream_give_no_object():
     move = _export_dag("visitorActivity", "prospect")
     assert upstream_export_object(move, {"params": {}}) is None
     assert upstream_export_object(_export_dag("visitor", "visitor"), {"params": {}}) == "visitor"
+
+
+def test_a_transfer_outside_a_dag_has_no_upstream_object():
+    from airflow_provider_pardot.transfers.pardot_to_object_storage import (
+        PardotExportToObjectStorageOperator,
+    )
+
+    move = PardotExportToObjectStorageOperator(task_id="move", export_id=1, dest="file:///tmp/x")
+    assert upstream_export_object(move, {"params": {}}) is None
