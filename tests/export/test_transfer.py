@@ -93,7 +93,7 @@ class TestRowCounter:
 class TestExportTransfer:
     def test_defaults(self):
         op = _transfer(1, "file:///tmp/x")
-        assert op.template_fields == ("export_id", "dest", "dest_conn_id", "pardot_conn_id")
+        assert op.template_fields == ("export_id", "dest", "dest_conn_id", "object_name", "pardot_conn_id")
         assert op.pool_slots == 4
         assert _transfer(1, "file:///tmp/x", max_concurrency=9).pool_slots == 5
         assert _transfer(1, "file:///tmp/x", max_concurrency=9, pool_slots=2).pool_slots == 2
