@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 from airflow.providers.common.compat.sdk import DAG, Asset, ObjectStoragePath
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
 from airflow_provider_pardot.utils.openlineage import (
     CsvColumns,
@@ -16,7 +17,6 @@ from airflow_provider_pardot.utils.openlineage import (
     storage_name,
     upstream_export_object,
 )
-from airflow_provider_pardot.version_compat import AIRFLOW_V_3_0_PLUS
 
 BU = "0Uv000000000001AAA"
 
