@@ -43,9 +43,10 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "For auth_type access_token: a ready Salesforce access token (cannot be refreshed).",
         "schema": {"type": ["string", "null"], "format": "password"},
     },
-    "token_url": {
-        "label": "Token URL",
-        "description": "https://login.salesforce.com (default), https://test.salesforce.com, or a My Domain URL.",
+    "login_url": {
+        "label": "Salesforce login URL",
+        "description": "https://login.salesforce.com (default), https://test.salesforce.com, or a My Domain URL; "
+        "tokens come from <login URL>/services/oauth2/token.",
         "schema": {"type": ["string", "null"]},
     },
     "api_version": {
@@ -104,7 +105,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "login": "integration@example.com",
         "business_unit_id": "0Uv000000000000AAA",
         "auth_type": "client_credentials",
-        "token_url": "https://login.salesforce.com",
+        "login_url": "https://login.salesforce.com",
         "api_version": "4",
         "export_api_version": "5",
         "timeout": "60",

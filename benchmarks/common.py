@@ -34,7 +34,7 @@ def connection(url: str, **extra) -> dict:
             "business_unit_id": BUSINESS_UNIT_ID,
             "client_id": "emulator-client-id",
             "client_secret": "emulator-client-secret",
-            "token_url": url,
+            "login_url": url,
             "auth_type": "password",
             **extra,
         },

@@ -77,7 +77,7 @@ print(json.dumps({
     "conn_type": "pardot", "host": url,
     "login": "integration@emulator.example", "password": "emulator-password",
     "extra": {"business_unit_id": "0Uv000000000001AAA", "client_id": "emulator-client-id",
-              "client_secret": "emulator-client-secret", "token_url": url, "auth_type": "password"},
+              "client_secret": "emulator-client-secret", "login_url": url, "auth_type": "password"},
 }))
 PY
 )"

@@ -67,6 +67,17 @@ class EmulatorControl:
             body["delete"] = list(delete)
         return self._post(f"records/{obj}", body)
 
+    def peak_in_flight(self) -> int:
+        """The most API requests the emulator has held in flight at once (since reset_peak)."""
+        return self.state()["max_in_flight"]
+
+    def peak_attempted_in_flight(self) -> int:
+        """The most API requests that arrived at once, those refused with error 66 included."""
+        return self.state()["max_attempted_in_flight"]
+
+    def reset_peak(self) -> None:
+        self._post("config", {"max_in_flight": 0})
+
     def sends(self) -> list[dict]:
         return self.state()["sends"]
 

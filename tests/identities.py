@@ -19,7 +19,7 @@ def pardot_connection(url: str, **extra) -> dict:
         "business_unit_id": BUSINESS_UNIT_ID,
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
-        "token_url": url,
+        "login_url": url,
         "auth_type": "password",
         **extra,
     }

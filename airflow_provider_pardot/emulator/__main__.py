@@ -32,10 +32,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert")
     p.add_argument("--port-file", default=None, help="write the bound port here once listening")
     p.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    p.add_argument(
+        "--latency-ms", type=float, default=0.0, help="answer every API request after this delay (in flight)"
+    )
+    p.add_argument(
+        "--v5-record-cap", type=int, default=100_000, help="records one v5 nextPageToken sequence serves"
+    )
+    p.add_argument("--v5-token-ttl", type=float, default=4 * 3600.0, help="seconds a v5 page token lives")
+    p.add_argument(
+        "--records",
+        action="append",
+        default=[],
+        metavar="OBJECT=N",
+        help="seed N records of OBJECT (repeatable), e.g. --records visitorActivity=100000",
+    )
     a = p.parse_args(argv)
     if (a.tls_cert is None) != (a.tls_key is None):
         p.error("--tls-cert and --tls-key go together")
 
+    counts = {}
+    for item in a.records:
+        name, sep, n = item.partition("=")
+        if not sep or not n.strip().isdigit():
+            p.error(f"--records takes OBJECT=N, not {item!r}")
+        counts[name.strip()] = int(n)
     pem = None
     if a.jwt_public_key:
         with open(a.jwt_public_key, encoding="utf-8") as fh:
@@ -53,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         jwt_public_key=pem,
         tls_cert=a.tls_cert,
         tls_key=a.tls_key,
+        v5_record_cap=a.v5_record_cap,
+        v5_token_ttl=a.v5_token_ttl,
+        latency_ms=a.latency_ms,
+        counts=counts,
     )
     ids = server.emu.identities
     banner = [

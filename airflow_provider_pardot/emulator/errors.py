@@ -76,6 +76,9 @@ MESSAGES: dict[int, str] = {
     198: "Endpoint not found",
     199: "Authentication using an api_key is no longer supported. Use Salesforce OAuth access token instead.",
     201: "Business Unit specified in Pardot-Business-Unit-Id header not found or inactive.",
+    209: "Too many fields have filters: The max number of 3 distinct fields with filters was exceeded for this query.",
+    210: "Page token has expired.",
+    211: "Page token is invalid.",
     214: "API request timed out.",
 }
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict, cast
 
 from .dates import add_year, fmt, fmt_v5, parse_datetime, utcnow
 from .errors import PardotError
+from .params import php_bool
 
 if TYPE_CHECKING:
     from _hashlib import HASH
@@ -985,7 +986,7 @@ def _form_body(form: dict) -> dict:
             data["procedure"] = proc
     for k in ("includeByteOrderMark", "legacyDateFormat"):
         if k in form:
-            data[k] = form[k][-1].lower() in ("true", "1")
+            data[k] = php_bool(form[k][-1])  # a form value: PHP truthiness (params.py)
     if "maxFileSizeBytes" in form:
         try:
             data["maxFileSizeBytes"] = int(form["maxFileSizeBytes"][-1])

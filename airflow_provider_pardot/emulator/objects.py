@@ -5,12 +5,12 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
-import re
 import threading
 from typing import TYPE_CHECKING, Any
 
 from .dates import fmt, parse_datetime, utcnow
 from .errors import PardotError
+from .params import get, get_multi, parse_int, php_bool, strict_bool
 from .render import one_or_many
 from .store import ID_BASE, public
 
@@ -90,48 +90,10 @@ EMPTY_OBJECTS = {
     "account": "account",
 }
 
-TRUE = {"true", "1", "yes"}
-FALSE = {"false", "0", "no", ""}
-
 LIST_FIELDS = ("name", "is_public", "title", "description", "is_crm_visible")
 READ_NOT_FOUND = {"list": 55, "prospect": 3}
-
-
-def get(params: dict, name: str, default=None):
-    vals = params.get(name)
-    if not vals:
-        return default
-    return vals[-1]
-
-
-def get_multi(params: dict, name: str) -> list[str]:
-    """``name[]`` repeated, ``name[0]`` PHP style, or a plain ``name`` (comma-separated)."""
-    out: list[str] = []
-    for key, vals in params.items():
-        if key == f"{name}[]" or re.fullmatch(rf"{re.escape(name)}\[\d+\]", key):
-            out.extend(vals)
-    for v in params.get(name, []):
-        out.extend(x for x in v.split(",") if x.strip() != "")
-    return [v.strip() for v in out if v.strip() != ""]
-
-
-def parse_bool(value, code: int = 50, name: str = ""):
-    if value is None:
-        return None
-    v = str(value).strip().lower()
-    if v in TRUE:
-        return True
-    if v in FALSE:
-        return False
-    raise PardotError(code, name or None)
-
-
-def parse_int(value, code: int, name: str = "") -> int:
-    try:
-        i = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise PardotError(code, name or None) from None
-    return i
+#: the boolean form fields of a send, read with PHP truthiness and recorded with the send
+SEND_FLAGS = ("operational_email", "from_assigned_user", "from_account_owner")
 
 
 def date_param(params: dict, name: str) -> str | None:
@@ -298,40 +260,7 @@ def shape_row(obj: str, row: dict, output: str) -> dict:
     return r
 
 
-# ---------------------------------------------------------------------------- dispatcher
-def handle(emu, req, obj: str, op: str, params: dict) -> tuple[int, dict | None]:
-    """Returns (http_status, payload) -- payload None means an empty 204 answer."""
-    if obj in EMPTY_OBJECTS:
-        if op == "query":
-            return 200, {"result": {"total_results": 0}} if (get(params, "output") or "") != "bulk" else {
-                "result": None
-            }
-        if op == "read":
-            raise PardotError(16)
-        raise PardotError(2)
-    if op == "query" and obj in QUERY_SPEC:
-        return 200, run_query(emu, obj, params)
-    if obj == "list" and op in ("create", "update", "delete"):
-        return list_write(emu, req, op, params)
-    if obj == "email":
-        if op == "send":
-            return 200, email_send(emu, req, params)
-        if op == "read":
-            return 200, email_read(emu, params)
-        if op == "stats":
-            return 200, email_stats(emu, params)
-        raise PardotError(2)
-    if obj == "emailTemplate":
-        if op == "read":
-            return 200, template_read(emu, params)
-        if op == "listOneToOne":
-            return 200, templates_one_to_one(emu, params)
-        raise PardotError(2)
-    if op == "read" and obj in QUERY_SPEC:
-        return 200, read(emu, obj, params)
-    raise PardotError(2)
-
-
+# ---------------------------------------------------------------------------- reads and lists
 def read(emu, obj: str, params: dict) -> dict:
     key = QUERY_SPEC[obj]["key"]
     table = emu.store.tables[obj]
@@ -352,60 +281,75 @@ def read(emu, obj: str, params: dict) -> dict:
         return {key: public(row)}
 
 
-def list_write(emu, req, op: str, params: dict):
-    table = emu.store.tables["list"]
-    if op == "delete" and req.command not in ("POST", "DELETE"):
-        raise PardotError(60, "Use methods POST or DELETE")
+def _list_values(params: dict) -> dict:
     values: dict = {}
     for f in LIST_FIELDS:
         v = get(params, f)
-        if v is None:
-            continue
-        if f.startswith("is_"):
-            values[f] = parse_bool(v, 50, f)
-        else:
-            values[f] = v
+        if v is not None:
+            values[f] = php_bool(v) if f.startswith("is_") else v
+    return values
+
+
+def list_create(emu, params: dict) -> dict:
+    values = _list_values(params)
+    if not (values.get("name") or "").strip():
+        raise PardotError(13, "name")
+    table = emu.store.tables["list"]
     with emu.store.lock:
-        if op == "create":
-            if not (values.get("name") or "").strip():
-                raise PardotError(13, "name")
-            now = fmt(utcnow())
-            row = {
-                "id": table.new_id(),
-                "name": values["name"],
-                "is_public": values.get("is_public", False),
-                "is_dynamic": False,
-                "title": values.get("title"),
-                "description": values.get("description"),
-                "is_crm_visible": values.get("is_crm_visible", False),
-                "created_at": now,
-                "updated_at": now,
-            }
-            table.add(row)
-            return 200, {"list": public(row)}
-        raw = get(params, "id")
-        if raw is None:
-            raise PardotError(55)
-        row = table.by_id.get(parse_int(raw, 55))
-        if row is None or row.get("_deleted"):
-            raise PardotError(55)
-        if op == "update":
-            if "name" in values and not values["name"].strip():
-                raise PardotError(36, "name")
-            row.update(values)
-            row["updated_at"] = fmt(utcnow())
-            return 200, {"list": public(row)}
+        now = fmt(utcnow())
+        row = {
+            "id": table.new_id(),
+            "name": values["name"],
+            "is_public": values.get("is_public", False),
+            "is_dynamic": False,
+            "title": values.get("title"),
+            "description": values.get("description"),
+            "is_crm_visible": values.get("is_crm_visible", False),
+            "created_at": now,
+            "updated_at": now,
+        }
+        table.add(row)
+        return {"list": public(row)}
+
+
+def _live_list(emu, params: dict) -> dict:
+    raw = get(params, "id")
+    if raw is None:
+        raise PardotError(55)
+    row = emu.store.tables["list"].by_id.get(parse_int(raw, 55))
+    if row is None or row.get("_deleted"):
+        raise PardotError(55)
+    return row
+
+
+def list_update(emu, params: dict) -> dict:
+    values = _list_values(params)
+    with emu.store.lock:
+        row = _live_list(emu, params)
+        if "name" in values and not values["name"].strip():
+            raise PardotError(36, "name")
+        row.update(values)
+        row["updated_at"] = fmt(utcnow())
+        emu.store.tables["list"].changed()
+        return {"list": public(row)}
+
+
+def list_delete(emu, params: dict) -> None:
+    """The list goes to the recycle bin, and its memberships with it."""
+    with emu.store.lock:
+        row = _live_list(emu, params)
         row["_deleted"] = True
         row["updated_at"] = fmt(utcnow())
         for m in emu.store.tables["listMembership"].rows:
             if m["list_id"] == row["id"]:
                 m["_deleted"] = True
-        return 204, None
+        emu.store.tables["list"].changed()
+        emu.store.tables["listMembership"].changed()
 
 
 # ---------------------------------------------------------------------------- emails
 def email_read(emu, params: dict) -> dict:
-    include = parse_bool(get(params, "include_message", "true"), 50, "include_message")
+    include = php_bool(get(params, "include_message"), default=True)
     raw = get(params, "id")
     if raw is None:
         raise PardotError(16)
@@ -503,7 +447,7 @@ def template_repr(row: dict, full: bool) -> dict:
 
 
 def template_read(emu, params: dict) -> dict:
-    archived = parse_bool(get(params, "archived", "false"), 145)
+    archived = strict_bool(get(params, "archived"), 145, default=False)
     raw = get(params, "id")
     if raw is None:
         raise PardotError(68)
@@ -512,7 +456,7 @@ def template_read(emu, params: dict) -> dict:
 
 
 def templates_one_to_one(emu, params: dict) -> dict:
-    archived = parse_bool(get(params, "archived", "false"), 145)
+    archived = strict_bool(get(params, "archived"), 145, default=False)
     with emu.store.lock:
         rows = [
             template_repr(r, False)
@@ -542,10 +486,8 @@ def _parse_iso(value: str) -> str:
     return fmt(d)
 
 
-def email_send(emu, req, params: dict) -> dict:
+def email_send(emu, params: dict) -> dict:
     """List and one-to-one sends, validated as the email docs describe (api-facts §4)."""
-    if req.command != "POST":
-        raise PardotError(60, "Use method POST")
     store = emu.store
     pid_raw = get(params, "prospect_id")
     pemail = get(params, "prospect_email")
@@ -558,8 +500,7 @@ def email_send(emu, req, params: dict) -> dict:
     if campaign_id <= 0:
         raise PardotError(38)
 
-    for b in ("operational_email", "from_assigned_user", "from_account_owner"):
-        parse_bool(get(params, b), 50, b)
+    flags = {b: php_bool(get(params, b)) for b in SEND_FLAGS}
     scheduled = get(params, "scheduled_time")
     if scheduled:
         _parse_iso(scheduled)
@@ -633,6 +574,11 @@ def email_send(emu, req, params: dict) -> dict:
             "subject": subject,
             "message": {"text": text, "html": html},
             "created_at": now,
+            # v5 only (emails): what the send said
+            "_campaign_id": campaign_id,
+            "_prospect_id": prospect["id"] if prospect else None,
+            "_email_template_id": int(tmpl_raw) if tmpl_raw and tmpl_raw.strip() else None,
+            "_operational": flags["operational_email"],
         }
         table.add(row)
         if kind == "list":
@@ -668,6 +614,7 @@ def email_send(emu, req, params: dict) -> dict:
             "prospect_email": prospect["email"] if prospect else None,
             "email_template_id": tmpl_raw,
             "scheduled_time": scheduled,
+            "flags": flags,
             "time": now,
             "params": flat,
         }

@@ -1,4 +1,4 @@
-"""HTTP front end: routing, authentication, limits, faults and the control API."""
+"""HTTP front end: parsing, faults, limits, authentication and responses; routes.py says what is served."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import base64
 import binascii
 import email.parser
 import email.policy
-import json
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -21,14 +19,11 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import cast
 
-from . import objects, render
-from .auth import BU_RE, OAuthError, parse_pardot_header
+from . import control, render, routes
+from .auth import BU_RE, parse_pardot_header
 from .errors import PardotError, http_status, message
+from .params import get
 from .state import Emulator
-from .store import canonical_object, public
-
-#: The app pages extra links point at (``/email/read/id/7``): answered with a small HTML page.
-UI_PAGE = re.compile(r"/(email|list|export)/read/id/(\d+)")
 
 PARDOT_HEADERS = [
     ("Expires", "Thu, 19 Nov 1981 08:52:00 GMT"),
@@ -37,12 +32,8 @@ PARDOT_HEADERS = [
     ("P3p", 'CP="NOI DSP COR CURa ADMa DEVa TAIa OUR BUS IND UNI COM NAV INT", policyref="/w3c/p3p.xml"'),
     ("Vary", "Accept-Encoding,User-Agent"),
 ]
-V4_OBJECTS = {
-    n.lower(): n
-    for n in list(objects.QUERY_SPEC)
-    + list(objects.EMPTY_OBJECTS)
-    + ["email", "emailTemplate", "export", "login"]
-}
+#: the Salesforce token endpoint's route (its faults and wrong methods answer in OAuth's shape)
+TOKEN_ROUTE = next(r for r in routes.ROUTES if r.kind == "oauth")
 CHUNK = 256 * 1024
 REASONS = {
     500: "Internal Server Error",
@@ -152,7 +143,7 @@ class Handler(BaseHTTPRequestHandler):
         return f"{self.server.scheme}://{host}"
 
     # --------------------------------------------------------------- responses
-    def _send(self, status: int, body: bytes, ctype: str | None, headers: list | None = None) -> None:
+    def send(self, status: int, body: bytes, ctype: str | None, headers: list | None = None) -> None:
         if self._fault and self._fault["kind"] == "reset_after":
             self._abort()
         self.send_response(status)
@@ -213,7 +204,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk[i : i + step])
                 time.sleep(step / bps)
 
-    def _send_file(self, path: str, ctype: str) -> None:
+    def send_file(self, path: str, ctype: str) -> None:
         size = os.path.getsize(path)
         start, end = 0, size - 1
         status = 200
@@ -232,7 +223,7 @@ class Handler(BaseHTTPRequestHandler):
                 status = 206
                 extra.append(("Content-Range", f"bytes {start}-{end}/{size}"))
             except ValueError:
-                self._send(416, b"", "text/plain", [("Content-Range", f"bytes */{size}")])
+                self.send(416, b"", "text/plain", [("Content-Range", f"bytes */{size}")])
                 return
         length = end - start + 1
         if self._fault and self._fault["kind"] == "reset_after":
@@ -291,29 +282,30 @@ class Handler(BaseHTTPRequestHandler):
                 # zero-copy from disk, in chunks; never the whole file in memory
                 self.connection.sendfile(fh, start, length)
 
-    def _json(self, status: int, obj) -> None:
-        self._send(status, render.plain_dumps(obj), "application/json")
+    def send_json(self, status: int, obj, headers: list | None = None) -> None:
+        self.send(status, render.plain_dumps(obj), "application/json", headers)
 
-    def _error(self, err: PardotError) -> None:
+    def fail(self, err: PardotError) -> None:
         code = err.code
         self.emu.count_error(code)
         status = err.status or http_status(code, self.emu.config)
         msg = err.message
         if self._path.startswith("/api/v5"):
-            self._send(status, render.v5_error(code, msg), "application/json")
+            self.send(status, render.v5_error(code, msg), "application/json")
         elif self._is_json:
-            self._send(status, render.err_json(code, msg), "application/json")
+            self.send(status, render.err_json(code, msg), "application/json")
         else:
-            self._send(status, render.err_xml(code, msg), "text/xml")
+            self.send(status, render.err_xml(code, msg), "text/xml")
 
-    def _ok(self, payload: dict, status: int = 200) -> None:
+    def ok(self, payload: dict, status: int = 200) -> None:
         if self._is_json:
-            self._send(status, render.ok_json(payload), "application/json")
+            self.send(status, render.ok_json(payload), "application/json")
         else:
-            self._send(status, render.ok_xml(payload), "text/xml")
+            self.send(status, render.ok_xml(payload), "text/xml")
 
     # --------------------------------------------------------------- dispatch
     def _dispatch(self) -> None:
+        """Control API aside: fault injection, the request log, then the route (routes.py)."""
         self._fault = None
         self._api = False
         self._entry = None
@@ -323,8 +315,7 @@ class Handler(BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
         try:
             if path.startswith("/_emulator"):
-                body = self._read_body()
-                return self._control(path, query, body)
+                return self._control(path, query, self._read_body())
             fault = self.emu.faults.pick(self.command, path)
             if fault and fault["kind"] == "reset_before":
                 self._entry = self.emu.log_request(self.command, path, query, {}, self.headers)
@@ -339,36 +330,13 @@ class Handler(BaseHTTPRequestHandler):
             params = {k: list(v) for k, v in query.items()}
             for k, v in form.items():
                 params.setdefault(k, []).extend(v)
-            fmt_param = (objects.get(params, "format") or "").lower()
-            self._is_json = fmt_param == "json"
+            self._is_json = (get(params, "format") or "").lower() == "json"
             self._api = path.startswith("/api/")
-            if fault and fault["kind"] == "status":
-                st = int(fault.get("status", 503))
-                reason = REASONS.get(st, "Error")
-                return self._send(
-                    st,
-                    render.html_error(st, reason),
-                    "text/html",
-                    [(k, str(v)) for k, v in (fault.get("headers") or {}).items()],
-                )
-            if fault and fault["kind"] == "error":
-                code = int(fault.get("code", 183))
-                if path.startswith("/services/oauth2/token"):
-                    return self._json(
-                        int(fault.get("status", 400)),
-                        {"error": "invalid_grant", "error_description": message(code)},
-                    )
-                return self._error(PardotError(code, status=fault.get("status")))
-            if path.rstrip("/") == "/services/oauth2/token":
-                return self._token(params)
-            if path.startswith("/api/"):
+            if fault and fault["kind"] in ("status", "error"):
+                return self._answer_fault(fault, path)
+            if self._api:
                 return self._api_request(path, query, params, body)
-            page = UI_PAGE.fullmatch(path)
-            if page and self.command == "GET":
-                return self._send(
-                    200, render.ui_page(page.group(1), page.group(2)), "text/html; charset=utf-8"
-                )
-            self._send(404, b"Not Found", "text/plain")
+            self._serve(path, query, params, body)
         except _Abort:
             self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
@@ -377,33 +345,53 @@ class Handler(BaseHTTPRequestHandler):
             if self._entry is not None and self._entry["status"] is not None:
                 self.emu.log(f"{self.command} {path} -> {self._entry['status']}")
 
-    # --------------------------------------------------------------- OAuth
-    def _token(self, params: dict) -> None:
-        if self.command != "POST":
-            return self._json(400, {"error": "invalid_request", "error_description": "must use HTTP POST"})
-        basic = None
-        auth = self.headers.get("Authorization", "")
-        if auth.lower().startswith("basic "):
-            try:
-                raw = base64.b64decode(auth[6:].strip()).decode("utf-8")
-                cid, _, secret = raw.partition(":")
-                basic = (urllib.parse.unquote(cid), urllib.parse.unquote(secret))
-            except (binascii.Error, UnicodeDecodeError):
-                basic = None
+    def _answer_fault(self, fault: dict, path: str) -> None:
+        if fault["kind"] == "status":
+            st = int(fault.get("status", 503))
+            return self.send(
+                st,
+                render.html_error(st, REASONS.get(st, "Error")),
+                "text/html",
+                [(k, str(v)) for k, v in (fault.get("headers") or {}).items()],
+            )
+        code = int(fault.get("code", 183))
+        if routes.resolve(self.command, path).route is TOKEN_ROUTE:
+            return self.send_json(
+                int(fault.get("status", 400)), {"error": "invalid_grant", "error_description": message(code)}
+            )
+        self.fail(PardotError(code, status=fault.get("status")))
+
+    def _serve(self, path: str, query: dict, params: dict, body: bytes) -> None:
+        """The token endpoint and the app pages (not /api: no limits, no Pardot errors)."""
+        found = routes.resolve(self.command, path)
+        if found.route is TOKEN_ROUTE and not found.method_ok:
+            return self.send_json(
+                400, {"error": "invalid_request", "error_description": "must use HTTP POST"}
+            )
+        if found.route is None or not found.method_ok or found.route.kind == "control":
+            return self.send(404, b"Not Found", "text/plain")
         if self._fault and self._fault["kind"] == "delay":
             time.sleep(float(self._fault.get("seconds", 1)))
+        found.route.handler(self, routes.Call(found.vars, query, params, body))
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        """``(client_id, client_secret)`` from an ``Authorization: Basic`` header, else None."""
+        auth = self.headers.get("Authorization", "")
+        if not auth.lower().startswith("basic "):
+            return None
         try:
-            body = self.emu.auth.token_endpoint(params, basic, self.base_url)
-        except OAuthError as e:
-            return self._send(
-                e.status,
-                render.plain_dumps({"error": e.error, "error_description": e.description}),
-                "application/json;charset=UTF-8",
-            )
-        self._send(200, render.plain_dumps(body), "application/json;charset=UTF-8")
+            raw = base64.b64decode(auth[6:].strip()).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        cid, _, secret = raw.partition(":")
+        return urllib.parse.unquote(cid), urllib.parse.unquote(secret)
 
     # --------------------------------------------------------------- /api
     def _api_request(self, path: str, query: dict, params: dict, body: bytes) -> None:
+        """Limits first (daily 122, in flight 66), then ``latency_ms``, then the route.
+
+        The request counts in flight (and the peak, ``max_in_flight``) until it is answered;
+        ``max_attempted_in_flight`` also counts the requests refused with 66."""
         emu = self.emu
         with emu.lock:
             emu.requests += 1
@@ -411,40 +399,54 @@ class Handler(BaseHTTPRequestHandler):
             if not over_daily:
                 emu.daily_used += 1
                 emu.in_flight += 1
+                # the peak of requests arriving together, the ones refused with 66 included
+                emu.max_attempted_in_flight = max(emu.max_attempted_in_flight, emu.in_flight)
                 too_many = emu.in_flight > emu.config["concurrency_limit"]
                 if too_many:
                     emu.in_flight -= 1
                 else:
                     emu.max_in_flight = max(emu.max_in_flight, emu.in_flight)
         if over_daily:
-            return self._error(PardotError(122))
+            return self.fail(PardotError(122))
         if too_many:
-            return self._error(PardotError(66))
+            return self.fail(PardotError(66))
         try:
+            latency_ms = float(emu.config["latency_ms"] or 0)
+            if latency_ms > 0:  # --latency-ms: Pardot's own latency, while the request is in flight
+                time.sleep(latency_ms / 1000)
             if self._fault and self._fault["kind"] == "delay":
                 time.sleep(float(self._fault.get("seconds", 1)))
             try:
-                self._route(path, query, params, body)
+                self._call_api(path, query, params, body)
             except PardotError as e:
-                self._error(e)
+                self.fail(e)
         finally:
             with emu.lock:
                 emu.in_flight -= 1
+
+    def _call_api(self, path: str, query: dict, params: dict, body: bytes) -> None:
+        found = routes.resolve(self.command, path)  # raises 94, 88, 198 (v3/v4 paths)
+        for k, v in found.pairs.items():
+            params[k] = [v]
+        if found.auth:
+            self._authenticate(query, params)
+        if found.error is not None:
+            raise found.error
+        assert found.route is not None
+        found.route.handler(self, routes.Call(found.vars, query, params, body))
 
     def _authenticate(self, query: dict, params: dict) -> None:
         emu = self.emu
         if self.command == "GET" and any(k in query for k in ("access_token", "api_key", "user_key")):
             raise PardotError(49)
         auth = self.headers.get("Authorization", "") or ""
-        legacy = auth.lower().startswith("pardot") or (
-            not auth and objects.get(params, "api_key") is not None
-        )
+        legacy = auth.lower().startswith("pardot") or (not auth and get(params, "api_key") is not None)
         if legacy:
             if not emu.config["legacy_auth"]:
                 raise PardotError(199)
             creds = parse_pardot_header(auth) if auth else {}
-            api_key = creds.get("api_key") or objects.get(params, "api_key")
-            user_key = creds.get("user_key") or objects.get(params, "user_key")
+            api_key = creds.get("api_key") or get(params, "api_key")
+            user_key = creds.get("user_key") or get(params, "user_key")
             if not emu.auth.api_key_valid(api_key, user_key):
                 raise PardotError(1)
             return
@@ -459,213 +461,17 @@ class Handler(BaseHTTPRequestHandler):
         if emu.config["strict_auth"] and bu.strip() != emu.identities["business_unit_id"]:
             raise PardotError(201)
 
-    def _route(self, path: str, query: dict, params: dict, body: bytes) -> None:
-        segs = [urllib.parse.unquote(s) for s in path.split("/")[2:] if s != ""]
-        if not segs:
-            raise PardotError(198)
-        if segs[0] == "v5":
-            self._authenticate(query, params)
-            return self._v5(segs[1:], params, body)
-        obj = V4_OBJECTS.get(segs[0].lower())
-        version, op, rest = None, None, []
-        i = 1
-        while i < len(segs):
-            if segs[i] == "version" and version is None and i + 1 < len(segs):
-                version = segs[i + 1]
-                i += 2
-            elif segs[i] == "do" and op is None and i + 1 < len(segs):
-                op = segs[i + 1]
-                i += 2
-            else:
-                rest.append(segs[i])
-                i += 1
-        if version is not None:
-            if not version.isdigit():
-                raise PardotError(94)
-            if version not in ("3", "4"):
-                raise PardotError(88)
-        version = version or "4"
-        if obj == "login":
-            return self._legacy_login(params)
-        if obj is None:
-            raise PardotError(198, segs[0])
-        path_params: dict = {}
-        if len(rest) == 1:
-            path_params["id"] = rest[0]  # ruby-pardot's "/do/update/<id>"
-        else:
-            for j in range(0, len(rest) - 1, 2):
-                path_params[rest[j]] = rest[j + 1]
-        for k, v in path_params.items():
-            params[k] = [v]
-        self._authenticate(query, params)
-        if not op:
-            raise PardotError(2)
-        if obj == "export":
-            return self._export_v4(op, version, params, body)
-        status, payload = objects.handle(self.emu, self, obj, op, params)
-        if payload is None:
-            # recorded: delete answers 204, empty body, text/html even with format=json
-            return self._send(status, b"", "text/html; charset=utf-8")
-        self._ok(payload, status)
-
-    def _legacy_login(self, params: dict) -> None:
-        if not self.emu.config["legacy_auth"]:
-            raise PardotError(199)
-        if self.command != "POST":
-            raise PardotError(60, "Use method POST")
-        key = self.emu.auth.legacy_login(
-            objects.get(params, "email"), objects.get(params, "password"), objects.get(params, "user_key")
-        )
-        self._ok({"api_key": key, "version": 4})
-
-    # --------------------------------------------------------------- exports
-    def _export_v4(self, op: str, version: str, params: dict, body: bytes) -> None:
-        ex = self.emu.exports
-        if op == "create":
-            if self.command != "POST":
-                raise PardotError(60, "Use method POST")
-            data = ex.parse_body(body, self.headers.get("Content-Type", ""), params)
-            exp = ex.create(data, "v4")
-            return self._ok({"export": ex.repr_v4(exp, self.base_url, version)})
-        if op == "read":
-            exp = ex.get(objects.get(params, "id"))
-            return self._ok({"export": ex.repr_v4(exp, self.base_url, version)})
-        if op == "query":
-            rows = ex.query(params)
-            result: dict = {"total_results": len(rows)}
-            data = render.one_or_many([ex.repr_v4(e, self.base_url, version, with_refs=False) for e in rows])
-            if data is not None:
-                result["export"] = data
-            return self._ok({"result": result})
-        if op == "cancel":
-            # Undocumented for v3/v4: mirrors the v5 cancel (docs' "Cancel" section).
-            if self.command not in ("POST", "DELETE"):
-                raise PardotError(60, "Use method POST")
-            exp = ex.cancel(ex.get(objects.get(params, "id")))
-            return self._ok({"export": ex.repr_v4(exp, self.base_url, version)})
-        if op == "downloadResults":
-            exp = ex.get(objects.get(params, "id"))
-            return self._send_file(ex.download_path(exp, objects.get(params, "file")), "text/csv")
-        raise PardotError(2)
-
-    def _v5(self, segs: list[str], params: dict, body: bytes) -> None:
-        ex = self.emu.exports
-        if not segs or segs[0] != "exports":
-            raise PardotError(198)
-        if len(segs) == 1:
-            if self.command == "POST":
-                data = ex.parse_body(body, self.headers.get("Content-Type", ""), params)
-                exp = ex.create(data, "v5")
-                return self._send(201, render.plain_dumps(ex.repr_v5(exp, self.base_url)), "application/json")
-            if self.command == "GET":
-                rows = ex.query(
-                    {k: v for k, v in params.items() if k in ("status", "object", "sort_by", "sort_order")}
-                )
-                body_ = {
-                    "nextPageToken": None,
-                    "nextPageUrl": None,
-                    "values": [ex.repr_v5(e, self.base_url) for e in rows],
-                }
-                return self._send(200, render.plain_dumps(body_), "application/json")
-            raise PardotError(60)
-        exp = ex.get(segs[1], v5=True)
-        if len(segs) == 2 and self.command == "GET":
-            return self._send(200, render.plain_dumps(ex.repr_v5(exp, self.base_url)), "application/json")
-        if segs[2:] == ["do", "cancel"]:
-            if self.command != "POST":
-                raise PardotError(60)
-            ex.cancel(exp)
-            return self._send(200, render.plain_dumps(ex.repr_v5(exp, self.base_url)), "application/json")
-        if len(segs) == 4 and segs[2] == "results" and self.command in ("GET", "HEAD"):
-            return self._send_file(ex.download_path(exp, segs[3]), "text/csv")
-        raise PardotError(198)
-
     # --------------------------------------------------------------- control API
     def _control(self, path: str, query: dict, body: bytes) -> None:
-        emu = self.emu
-        segs = [urllib.parse.unquote(s) for s in path.split("/")[2:] if s]
+        found = routes.resolve(self.command, path)
+        if found.route is None or not found.method_ok or found.route.kind != "control":
+            return self.send_json(404, {"error": f"unknown control endpoint {self.command} {path}"})
         try:
-            data = json.loads(body) if body.strip() else {}
-        except ValueError:
-            return self._json(400, {"error": "body must be JSON"})
-        m = self.command
-        try:
-            if segs == ["reset"] and m == "POST":
-                emu.reset()
-                return self._json(200, {"ok": True})
-            if segs in (["state"], []) and m == "GET":
-                return self._json(200, emu.state())
-            if segs == ["health"]:
-                return self._json(200, {"ok": True})
-            if segs == ["identities"]:
-                return self._json(200, emu.identities)
-            if segs == ["requests"] and m == "GET":
-                since = int((query.get("since") or ["0"])[-1])
-                return self._json(200, emu.requests_since(since))
-            if segs == ["config"]:
-                if m == "POST":
-                    emu.set_config(data)
-                cfg = {k: v for k, v in emu.config.items() if k != "jwt_public_key"}
-                cfg["daily_used"] = emu.daily_used
-                return self._json(200, cfg)
-            if segs == ["seed"] and m == "POST":
-                return self._json(200, {"counts": emu.reseed(data)})
-            if segs == ["tokens", "expire"] and m == "POST":
-                return self._json(200, {"expired": emu.auth.expire_all()})
-            if segs == ["faults"]:
-                if m == "POST":
-                    emu.faults.set(data if isinstance(data, list) else data.get("rules", []))
-                elif m == "DELETE":
-                    emu.faults.clear()
-                return self._json(
-                    200, {"rules": emu.faults.describe(), "faults_injected": emu.faults.injected}
-                )
-            if segs == ["sends"]:
-                return self._json(200, emu.state()["sends"])
-            if len(segs) == 2 and segs[0] == "records":
-                name = canonical_object(segs[1])
-                if name is None:
-                    return self._json(404, {"error": f"unknown object {segs[1]!r}"})
-                store = emu.store
-                if m == "POST":
-                    out = {}
-                    if data.get("insert"):
-                        out["inserted"] = store.insert(name, int(data["insert"]))
-                    if data.get("update"):
-                        out["updated"] = store.touch(name, data["update"])
-                    if data.get("delete"):
-                        out["deleted"] = store.delete(name, data["delete"])
-                    return self._json(200, out)
-                with store.lock:
-                    rows = store.tables[name].rows
-                    if (query.get("rows") or ["0"])[-1] in ("1", "true"):
-                        return self._json(200, {"rows": [public(r) for r in rows if not r.get("_deleted")]})
-                    return self._json(
-                        200,
-                        {
-                            "ids": [r["id"] for r in rows if not r.get("_deleted")],
-                            "deleted_ids": [r["id"] for r in rows if r.get("_deleted")],
-                        },
-                    )
-            if len(segs) >= 2 and segs[0] == "exports":
-                try:
-                    exp = emu.exports.get(segs[1])
-                except PardotError:
-                    return self._json(404, {"error": f"unknown export {segs[1]}"})
-                if len(segs) == 3 and segs[2] == "files":
-                    return self._json(200, emu.exports.file_info(exp, self.base_url))
-                if len(segs) == 2:
-                    if m == "POST":
-                        emu.exports.force(
-                            exp, data.get("state"), data.get("isExpired"), pinned=data.get("pinned", True)
-                        )
-                    return self._json(
-                        200,
-                        emu.exports.repr_v5(exp, self.base_url) | {"state": exp.state, "pinned": exp.pinned},
-                    )
-            return self._json(404, {"error": f"unknown control endpoint {m} {path}"})
+            found.route.handler(self, routes.Call(found.vars, query, query, body))
+        except control.Missing as e:
+            self.send_json(404, {"error": str(e)})
         except (ValueError, TypeError, KeyError) as e:
-            return self._json(400, {"error": str(e)})
+            self.send_json(400, {"error": str(e)})
 
 
 class _Server(ThreadingHTTPServer):
@@ -693,7 +499,8 @@ class EmulatorServer:
     """``EmulatorServer(host="127.0.0.1", port=0, **options).start()`` -> port; ``.url``; ``.stop()``.
 
     Options: seed, strict_auth, legacy_auth, daily_limit, export_delay, data_dir, quiet,
-    jwt_public_key, tls_cert and tls_key. With ``tls_cert`` and ``tls_key`` (PEM files) the
+    jwt_public_key, tls_cert, tls_key, v5_record_cap, v5_token_ttl, latency_ms and counts (record
+    counts by object, e.g. ``{"visitorActivity": 100_000}``). With ``tls_cert`` and ``tls_key`` (PEM files) the
     listening socket is wrapped in TLS and every URL (``url``, ``resultRefs``, ``instance_url``) is
     ``https://``; without them it is plain HTTP.
     """
@@ -713,6 +520,10 @@ class EmulatorServer:
         jwt_public_key: str | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
+        v5_record_cap: int = 100_000,
+        v5_token_ttl: float = 4 * 3600.0,
+        latency_ms: float = 0.0,
+        counts: dict | None = None,
     ):
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("tls_cert and tls_key go together")
@@ -732,6 +543,10 @@ class EmulatorServer:
             data_dir=self.data_dir,
             quiet=quiet,
             jwt_public_key=jwt_public_key,
+            v5_record_cap=v5_record_cap,
+            v5_token_ttl=v5_token_ttl,
+            latency_ms=latency_ms,
+            counts=counts,
         )
         self.httpd = _Server((host, port), Handler)
         if tls is not None:

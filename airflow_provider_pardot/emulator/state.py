@@ -29,6 +29,9 @@ CONFIG_KEYS = {
     "legacy_auth": bool,
     "accept_any_token": bool,
     "jwt_public_key": str,
+    "v5_record_cap": int,
+    "v5_token_ttl": float,
+    "latency_ms": float,
 }
 SENSITIVE = re.compile(r"(token|secret|password|api_key|user_key|assertion|code|authorization)", re.I)
 MAX_LOG = 100_000
@@ -50,6 +53,10 @@ class Emulator:
         data_dir: str,
         quiet: bool = False,
         jwt_public_key: str | None = None,
+        v5_record_cap: int = 100_000,
+        v5_token_ttl: float = 4 * 3600.0,
+        latency_ms: float = 0.0,
+        counts: dict | None = None,
     ):
         self.seed = seed
         self.quiet = quiet
@@ -72,10 +79,15 @@ class Emulator:
             "legacy_auth": legacy_auth,
             "accept_any_token": False,
             "jwt_public_key": jwt_public_key,
+            "v5_record_cap": v5_record_cap,
+            "v5_token_ttl": v5_token_ttl,
+            "latency_ms": latency_ms,
         }
         self.config = dict(self.defaults)
         self.lock = threading.Lock()
-        self.store = Store(seed)
+        #: start-up record counts (``--records``); reset regenerates these
+        self.counts = self._canonical_counts(counts or {})
+        self.store = Store(seed, self.counts)
         self.auth = Auth(self)
         self.faults = Faults(seed)
         self._zero()
@@ -85,6 +97,7 @@ class Emulator:
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.max_attempted_in_flight = 0
         self.daily_used = 0
         self.errors: dict[str, int] = {}
         self.by_route: dict[str, int] = {}
@@ -97,36 +110,43 @@ class Emulator:
         self.exports.reset()
         with self.lock:
             self.config = dict(self.defaults)
-            self.store = Store(self.seed)
+            self.store = Store(self.seed, self.counts)
             self._zero()
         self.auth.reset()
         self.faults.reset()
 
     def set_config(self, values: dict) -> dict:
-        unknown = set(values) - set(CONFIG_KEYS) - {"daily_used"}
+        counters = ["daily_used", "max_in_flight"]  # max_in_flight restarts both peaks
+        unknown = set(values) - set(CONFIG_KEYS) - set(counters)
         if unknown:
             raise ValueError(
-                f"unknown config keys: {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + ['daily_used']}"
+                f"unknown config keys: {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + counters}"
             )
         with self.lock:
             for k, v in values.items():
                 if k == "daily_used":
                     self.daily_used = int(v)
+                elif k == "max_in_flight":  # start a new peak (e.g. 0) without a reset
+                    self.max_in_flight = self.max_attempted_in_flight = int(v)
                 elif v is None:
                     self.config[k] = None
                 else:
                     self.config[k] = CONFIG_KEYS[k](v)
         return self.config
 
-    def reseed(self, counts: dict) -> dict:
+    @staticmethod
+    def _canonical_counts(counts: dict) -> dict:
         canon = {}
         for k, v in counts.items():
             name = canonical_object(k)
             if name is None:
                 raise ValueError(f"unknown object {k!r}")
             canon[name] = int(v)
+        return canon
+
+    def reseed(self, counts: dict) -> dict:
         merged = dict(self.store.counts)
-        merged.update(canon)
+        merged.update(self._canonical_counts(counts))
         store = Store(self.seed, merged)
         with self.lock:
             self.store = store
@@ -138,6 +158,7 @@ class Emulator:
                 "requests": self.requests,
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
+                "max_attempted_in_flight": self.max_attempted_in_flight,
                 "daily_used": self.daily_used,
                 "daily_limit": self.config["daily_limit"],
                 "errors": dict(self.errors),

@@ -9,6 +9,7 @@ rendered. Timestamps are spread over the two years before the start of the curre
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 import threading
 from typing import Any
@@ -97,6 +98,9 @@ UNSUB_HTML = (
 )
 
 
+_TABLE_UIDS = itertools.count(1)
+
+
 class Table:
     def __init__(self, name: str, rows: list[dict], step_rng: random.Random):
         self.name = name
@@ -104,6 +108,13 @@ class Table:
         self.by_id = {r["id"]: r for r in rows}
         self._rng = step_rng
         self.next_id = (rows[-1]["id"] if rows else ID_BASE[name] - 1) + 1
+        #: unique per table and bumped by every change to a row (:meth:`changed`): v5's sorted
+        #: pages are cached on (uid, version)
+        self.uid = next(_TABLE_UIDS)
+        self.version = 0
+
+    def changed(self) -> None:
+        self.version += 1
 
     def new_id(self) -> int:
         i = self.next_id
@@ -113,6 +124,7 @@ class Table:
     def add(self, row: dict) -> dict:
         self.rows.append(row)
         self.by_id[row["id"]] = row
+        self.changed()
         return row
 
     def live(self):
@@ -333,6 +345,7 @@ class Store:
                     "name": name if k < len(STAGES) else f"{name} {k}",
                     "position": k,
                     "is_locked": locked,
+                    "_created_at": fmt(self.start),  # v5 only (v4 stages have no dates)
                 }
             )
         return out
@@ -483,6 +496,7 @@ class Store:
                     if "updated_at" in row:
                         row["updated_at"] = now
                     done.append(row["id"])
+            table.changed()
             return done
 
     def delete(self, name: str, ids: list[int]) -> list[int]:
@@ -496,6 +510,7 @@ class Store:
                     if "updated_at" in row:
                         row["updated_at"] = fmt(utcnow())
                     done.append(row["id"])
+            table.changed()
             return done
 
 

@@ -8,20 +8,14 @@ import time
 import weakref
 from contextlib import nullcontext
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from airflow.providers.common.compat.sdk import BaseHook
 from requests.adapters import HTTPAdapter
 
-from airflow_provider_pardot.exceptions import (
-    PardotAmbiguousSendError,
-    PardotApiError,
-    PardotAuthError,
-    PardotRateLimitError,
-    PardotValidationError,
-)
+from airflow_provider_pardot.exceptions import PardotApiError, PardotValidationError
 from airflow_provider_pardot.utils import endpoints, responses
 from airflow_provider_pardot.utils.auth import (
     read_token_response,
@@ -32,29 +26,27 @@ from airflow_provider_pardot.utils.auth import (
 from airflow_provider_pardot.utils.connection import SECRET_EXTRAS, PardotConnectionConfig, build_config
 from airflow_provider_pardot.utils.criteria import validate_query
 from airflow_provider_pardot.utils.emails import send_params, validate_list_send, validate_one_to_one_send
-from airflow_provider_pardot.utils.errors import DAILY_LIMIT_CODE, INVALID_TOKEN_CODE, error_from_response
 from airflow_provider_pardot.utils.exports import (
     export_create_body,
     normalise_export,
     normalise_export_list,
     validate_export,
 )
+from airflow_provider_pardot.utils.form import form_values
+from airflow_provider_pardot.utils.ids import require_id as _require_id
+from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
 from airflow_provider_pardot.utils.openlineage import ExportObjects, report_hook_input
-from airflow_provider_pardot.utils.retry import (
-    Failure,
-    ambiguous_message,
-    backoff_seconds,
-    classify_code,
-    may_retry,
+from airflow_provider_pardot.utils.pipeline import (
+    CallOptions,
+    Exchange,
+    SendFailed,
+    check_budget,
+    fixed_token,
+    record_usage,
 )
+from airflow_provider_pardot.utils.retry import Failure, backoff_seconds
 from airflow_provider_pardot.utils.tokens import TOKENS, USAGE, cache_key
-from airflow_provider_pardot.utils.usage import (
-    USAGE_REQUEST_HEADER,
-    USAGE_RESPONSE_HEADER,
-    ApiUsage,
-    parse_usage,
-    usage_line,
-)
+from airflow_provider_pardot.utils.usage import ApiUsage, usage_line
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -68,15 +60,6 @@ PAGE_SIZE = 200
 #: Pardot's advice for bulk pulls: basic data, no ``total_results`` to count.
 BULK_OUTPUT = "bulk"
 DOWNLOAD_CHUNK = 1024 * 1024
-
-
-class _Attempt(Exception):
-    """One attempt failed in a way the retry policy should look at."""
-
-    def __init__(self, failure: Failure, error: PardotApiError) -> None:
-        super().__init__(str(error))
-        self.failure = failure
-        self.error = error
 
 
 class PardotHook(BaseHook):
@@ -104,7 +87,6 @@ class PardotHook(BaseHook):
         self.request_count = 0
         self._count_lock = threading.Lock()
         self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-        self._access_token_used = False
         self._export_objects = ExportObjects()
 
     # Connection form ------------------------------------------------------------------------------
@@ -183,18 +165,17 @@ class PardotHook(BaseHook):
 
     # Authentication -------------------------------------------------------------------------------
     def _token(self) -> str:
-        key = cache_key(self.config)
-        token = TOKENS.get(key)
+        token = fixed_token(self.config)
         if token is None:
-            token = self._fetch_token()
-            TOKENS.put(key, token)
+            key = cache_key(self.config)
+            token = TOKENS.get(key)
+            if token is None:
+                token = self._fetch_token()
+                TOKENS.put(key, token)
         return token
 
     def _fetch_token(self) -> str:
         config = self.config
-        if config.auth_type == "access_token" and not self._access_token_used:
-            self._access_token_used = True
-            return str(config.access_token)
         endpoint = token_endpoint(config)
         form = token_request_form(config)
         self.log.info("Fetching a Salesforce access token (%s flow) from %s", config.auth_type, endpoint)
@@ -218,32 +199,9 @@ class PardotHook(BaseHook):
         mask_secret(secret)
 
     # Requests -------------------------------------------------------------------------------------
-    def _url(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("http://", "https://")):
-            return path_or_url
-        return f"{self.config.host}{path_or_url}"
-
-    def _headers(self, token: str) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {token}",
-            "Pardot-Business-Unit-Id": self.config.business_unit_id,
-            USAGE_REQUEST_HEADER: "1",
-            "Accept": "application/json",
-        }
-
     def _count(self) -> None:
         with self._count_lock:
             self.request_count += 1
-
-    def _note_usage(self, response: requests.Response) -> None:
-        usage = parse_usage(response.headers.get(USAGE_RESPONSE_HEADER))
-        if usage is not None:
-            USAGE.put(self.config.business_unit_id, usage)
-
-    def _check_budget(self) -> None:
-        budget = self.config.daily_request_budget
-        if budget is not None:
-            budget.check(USAGE.get(self.config.business_unit_id))
 
     def request(
         self,
@@ -263,100 +221,53 @@ class PardotHook(BaseHook):
         Send one request to Pardot with auth, retries, the in-flight cap and the budget check.
 
         Returns the successful :class:`requests.Response`; raises :class:`PardotApiError` otherwise.
+        What a failure means is decided by :mod:`airflow_provider_pardot.utils.pipeline`, shared
+        with :class:`PardotAsyncHook`.
 
         :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
         :param action: what the request does, for messages about requests that may have happened
         :param slot_held: the caller already holds one of the hook's five in-flight slots
         """
-        idempotent = method.upper() == "GET" if idempotent is None else idempotent
-        url = self._url(path)
-        config = self.config
-        refreshed = False
-        attempt = 0
+        exchange = Exchange.start(self.config, method, path, idempotent=idempotent, action=action)
+        body = {"params": params, "data": data, "json": json}
         while True:
-            self._check_budget()
+            check_budget(exchange.config)
+            token = self._token()
             try:
-                token = self._token()
-                return self._attempt(method, url, token, params, data, json, stream, slot_held, headers)
-            except _Attempt as failed:
-                error = failed.error
-                if error.code == INVALID_TOKEN_CODE or (error.code is None and error.http_status == 401):
-                    if refreshed:
-                        raise PardotAuthError(
-                            f"{error.message} Pardot still refused the request after fetching a new token.",
-                            code=error.code,
-                            http_status=error.http_status,
-                        ) from None
-                    refreshed = True
-                    TOKENS.invalidate(cache_key(config), token)
-                    self.log.info(
-                        "Pardot rejected the access token (%s); fetching a new one", error.code or 401
-                    )
-                    continue
-                if error.code == DAILY_LIMIT_CODE:
-                    raise PardotRateLimitError(
-                        f"The Pardot account's daily API limit is spent (error 122: {error.message}). "
-                        "Retrying cannot help until the allocation resets at the start of the account's day.",
-                        code=error.code,
-                        http_status=error.http_status,
-                    ) from None
-                if attempt >= config.max_retries or not may_retry(failed.failure, idempotent=idempotent):
-                    if not idempotent and failed.failure in (
-                        Failure.TIMEOUT,
-                        Failure.DROPPED,
-                        Failure.SERVER_ERROR,
-                    ):
-                        raise PardotAmbiguousSendError(
-                            ambiguous_message(action or f"{method} {urlsplit(url).path}", failed.failure)
-                            + f" Cause: {error.message}",
-                            code=error.code,
-                            http_status=error.http_status,
-                        ) from None
-                    if attempt and may_retry(failed.failure, idempotent=idempotent):
-                        raise type(error)(
-                            f"{error.message} (gave up after {attempt + 1} attempts)",
-                            code=error.code,
-                            http_status=error.http_status,
-                        ) from None
-                    raise error from None
-                delay = backoff_seconds(attempt, config.retry_backoff)
-                attempt += 1
-                self.log.warning(
-                    "Pardot request %s %s failed (%s); retry %d/%d in %.1fs",
-                    method,
-                    urlsplit(url).path,
-                    failed.failure.value,
-                    attempt,
-                    config.max_retries,
-                    delay,
+                return self._send_once(
+                    exchange, token, body, stream=stream, slot_held=slot_held, headers=headers
                 )
+            except SendFailed as failed:
+                delay = exchange.after_failure(failed, token, self.log)
+            if delay:
                 time.sleep(delay)
 
-    def _attempt(
-        self, method, url, token, params, data, json, stream, slot_held, headers
+    def _send_once(
+        self,
+        exchange: Exchange,
+        token: str,
+        body: dict[str, Any],
+        *,
+        stream: bool,
+        slot_held: bool,
+        headers: dict[str, str] | None,
     ) -> requests.Response:
-        config = self.config
+        """Send one attempt over requests; return the successful response or raise :class:`SendFailed`."""
         with nullcontext() if slot_held else self._in_flight:
             self._count()
             try:
                 response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    json=json,
-                    headers={**self._headers(token), **(headers or {})},
-                    timeout=config.timeout,
+                    exchange.method,
+                    exchange.url,
+                    **body,
+                    headers=exchange.headers(token, headers),
+                    timeout=self.config.timeout,
                     stream=stream,
                     allow_redirects=False,
                 )
             except requests.RequestException as err:
-                failure = _failure_of(err)
-                raise _Attempt(
-                    failure,
-                    PardotApiError(f"{method} {urlsplit(url).path}: {failure.value} ({type(err).__name__})"),
-                ) from None
-            self._note_usage(response)
+                raise exchange.transport_failed(_failure_of(err), err) from None
+            record_usage(self.config, response.headers)
             if (
                 stream
                 and response.status_code < 300
@@ -366,39 +277,19 @@ class PardotHook(BaseHook):
             try:
                 raw = response.content
             except requests.RequestException as err:
-                raise _Attempt(
-                    Failure.DROPPED,
-                    PardotApiError(f"{method} {urlsplit(url).path}: answer cut off ({type(err).__name__})"),
-                ) from None
-        parsed = responses.load_json(raw)
-        response.pardot_json = parsed  # type: ignore[attr-defined]  # decoded once, read by call()
-        error = error_from_response(
-            raw, response.headers.get("Content-Type", ""), response.status_code, parsed=parsed
-        )
-        if error is None and 300 <= response.status_code < 400:
-            error = PardotApiError(
-                f"Pardot answered a redirect (HTTP {response.status_code}); check the connection host",
-                http_status=response.status_code,
-            )
-        if error is not None:
-            raise _Attempt(classify_code(error.code, error.http_status), error)
+                raise exchange.transport_failed(Failure.DROPPED, err, "answer cut off") from None
+        # decoded once, read by call()
+        response.pardot_json = exchange.read_answer(response.status_code, response.headers, raw)  # type: ignore[attr-defined]
         return response
 
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
-        json: Any = None,
-        idempotent: bool | None = None,
-        action: str | None = None,
-    ) -> Any:
-        """Send a request and return its parsed body (``None`` for an empty answer, e.g. HTTP 204)."""
-        response = self.request(
-            method, path, params=params, data=data, json=json, idempotent=idempotent, action=action
-        )
+    def call(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
+        """
+        Send a request and return its parsed body (``None`` for an empty answer, e.g. HTTP 204).
+
+        Takes the keyword arguments of :class:`~airflow_provider_pardot.utils.pipeline.CallOptions`
+        (``params``, ``data``, ``json``, ``idempotent``, ``action``).
+        """
+        response = self.request(method, path, **options)
         return responses.parse_body(response.content, getattr(response, "pardot_json", None))
 
     def _v(self) -> int:
@@ -497,7 +388,7 @@ class PardotHook(BaseHook):
             )
         _require_id(f"{object_name} id", record_id)
         self._report_input(object_name)
-        body = self._object_call("GET", object_name, "read", "id", record_id, params=_form(params))
+        body = self._object_call("GET", object_name, "read", "id", record_id, params=form_values(params))
         return responses.record(body, object_name)
 
     # Emails ---------------------------------------------------------------------------------------
@@ -518,7 +409,8 @@ class PardotHook(BaseHook):
 
     def list_one_to_one_templates(self, archived: bool = False) -> list[dict[str, Any]]:
         """Return the templates enabled for one-to-one emails, always as a list."""
-        body = self._object_call("GET", "emailTemplate", "listOneToOne", params=_form({"archived": archived}))
+        params = form_values({"archived": archived})
+        body = self._object_call("GET", "emailTemplate", "listOneToOne", params=params)
         container = body.get("emailTemplates", body) if isinstance(body, dict) else {}
         return responses.as_list(container.get("templates") if isinstance(container, dict) else None)
 
@@ -549,14 +441,12 @@ class PardotHook(BaseHook):
     # Lists ----------------------------------------------------------------------------------------
     def create_list(self, **fields: Any) -> dict[str, Any]:
         """Create a list (``name`` required) and return it."""
-        from airflow_provider_pardot.utils.lists import validate_list_fields
-
         validate_list_fields(fields, creating=True)
         body = self._object_call(
             "POST",
             "list",
             "create",
-            data=_form(fields),
+            data=form_values(fields, BOOLEAN_LIST_FIELDS),
             idempotent=False,
             action=f"Creating list {fields.get('name')!r}",
         )
@@ -564,11 +454,17 @@ class PardotHook(BaseHook):
 
     def update_list(self, list_id: int | str, **fields: Any) -> dict[str, Any]:
         """Update a list's fields and return the updated list."""
-        from airflow_provider_pardot.utils.lists import validate_list_fields
-
         _require_id("list_id", list_id)
         validate_list_fields(fields, creating=False)
-        body = self._object_call("POST", "list", "update", "id", list_id, data=_form(fields), idempotent=True)
+        body = self._object_call(
+            "POST",
+            "list",
+            "update",
+            "id",
+            list_id,
+            data=form_values(fields, BOOLEAN_LIST_FIELDS),
+            idempotent=True,
+        )
         return responses.record(body, "list")
 
     def delete_list(self, list_id: int | str) -> None:
@@ -796,6 +692,9 @@ class PardotAsyncHook(BaseHook):
         return client
 
     async def _token(self, config: PardotConnectionConfig) -> str:
+        token = fixed_token(config)
+        if token is not None:
+            return token
         key = cache_key(config)
         token = TOKENS.get(key)
         if token is not None:
@@ -805,95 +704,73 @@ class PardotAsyncHook(BaseHook):
         per_loop = self._token_locks.setdefault(asyncio.get_running_loop(), {})
         async with per_loop.setdefault(key, asyncio.Lock()):
             token = TOKENS.get(key)
-            if token is not None:
-                return token
-            return await self._fetch_token(config, key)
+            if token is None:
+                token = await self._fetch_token(config)
+                TOKENS.put(key, token)
+            return token
 
-    async def _fetch_token(self, config: PardotConnectionConfig, key: str) -> str:
-        if config.auth_type == "access_token":
-            token = str(config.access_token)
-        else:
-            import httpx
-
-            endpoint = token_endpoint(config)
-            try:
-                response = await self._client(config).post(
-                    endpoint, data=token_request_form(config), timeout=config.timeout
-                )
-            except httpx.HTTPError as err:
-                raise unreachable(endpoint, err) from None
-            token = read_token_response(response.status_code, response.content, endpoint)
-            from airflow.providers.common.compat.sdk import mask_secret
-
-            mask_secret(token)
-        TOKENS.put(key, token)
-        return token
-
-    async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
-        """Send one idempotent request (a read, or a cancel) with auth, retries and the shared in-flight cap."""
+    async def _fetch_token(self, config: PardotConnectionConfig) -> str:
         import httpx
 
+        endpoint = token_endpoint(config)
+        try:
+            response = await self._client(config).post(
+                endpoint, data=token_request_form(config), timeout=config.timeout
+            )
+        except httpx.HTTPError as err:
+            raise unreachable(endpoint, err) from None
+        token = read_token_response(response.status_code, response.content, endpoint)
+        from airflow.providers.common.compat.sdk import mask_secret
+
+        mask_secret(token)
+        return token
+
+    async def call(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
+        """
+        Send a request with auth, retries, the budget check and the shared in-flight cap; return its parsed body.
+
+        The same keyword arguments (:class:`~airflow_provider_pardot.utils.pipeline.CallOptions`) and the
+        same policy (:mod:`airflow_provider_pardot.utils.pipeline`) as :meth:`PardotHook.call`.
+        """
         config = await self.get_config()
-        url = path if path.startswith(("http://", "https://")) else f"{config.host}{path}"
-        refreshed = False
-        attempt = 0
+        idempotent, action = options.get("idempotent"), options.get("action")
+        exchange = Exchange.start(config, method, path, idempotent=idempotent, action=action)
         while True:
-            budget = config.daily_request_budget
-            if budget is not None:
-                budget.check(USAGE.get(config.business_unit_id))
+            check_budget(config)
             token = await self._token(config)
-            headers = {
-                "Authorization": f"Bearer {token}",
-                "Pardot-Business-Unit-Id": config.business_unit_id,
-                USAGE_REQUEST_HEADER: "1",
-                "Accept": "application/json",
-            }
-            error: PardotApiError
-            async with self._slot(config):
-                self.request_count += 1
-                try:
-                    response = await self._client(config).request(
-                        method, url, params=params, headers=headers, timeout=config.timeout
-                    )
-                    raw = response.content
-                    status = response.status_code
-                    failure = None
-                except httpx.ConnectError:
-                    failure = Failure.NOT_CONNECTED
-                except httpx.TimeoutException:
-                    failure = Failure.TIMEOUT
-                except httpx.HTTPError:
-                    failure = Failure.DROPPED
-            if failure is None:
-                usage = parse_usage(response.headers.get(USAGE_RESPONSE_HEADER))
-                if usage is not None:
-                    USAGE.put(config.business_unit_id, usage)
-                parsed = responses.load_json(raw)
-                found = error_from_response(
-                    raw, response.headers.get("Content-Type", ""), status, parsed=parsed
+            try:
+                return await self._send_once(
+                    exchange, token, options.get("params"), options.get("data"), options.get("json")
                 )
-                if found is None:
-                    return responses.parse_body(raw, parsed)
-                error = found
-                failure = classify_code(error.code, error.http_status)
-            else:
-                error = PardotApiError(f"{method} {urlsplit(url).path}: {failure.value}")
-            if error.code == INVALID_TOKEN_CODE or (error.code is None and error.http_status == 401):
-                if refreshed or config.auth_type == "access_token":
-                    raise PardotAuthError(error.message, code=error.code, http_status=error.http_status)
-                refreshed = True
-                TOKENS.invalidate(cache_key(config), token)
-                continue
-            if error.code == DAILY_LIMIT_CODE:
-                raise PardotRateLimitError(
-                    f"The Pardot account's daily API limit is spent (error 122: {error.message}).",
-                    code=error.code,
-                    http_status=error.http_status,
+            except SendFailed as failed:
+                delay = exchange.after_failure(failed, token, self.log)
+            if delay:
+                await asyncio.sleep(delay)
+
+    async def _send_once(
+        self, exchange: Exchange, token: str, params: dict[str, Any] | None, data: Any, json: Any
+    ) -> Any:
+        """Send one attempt over httpx; return the parsed body or raise :class:`SendFailed`."""
+        import httpx
+
+        config = exchange.config
+        async with self._slot(config):
+            self.request_count += 1
+            try:
+                response = await self._client(config).request(
+                    exchange.method,
+                    exchange.url,
+                    params=params,
+                    data=data,
+                    json=json,
+                    headers=exchange.headers(token),
+                    timeout=config.timeout,
                 )
-            if attempt >= config.max_retries or not may_retry(failure, idempotent=True):
-                raise error
-            await asyncio.sleep(backoff_seconds(attempt, config.retry_backoff))
-            attempt += 1
+            except httpx.HTTPError as err:
+                raise exchange.transport_failed(_httpx_failure(err), err) from None
+        record_usage(config, response.headers)
+        parsed = exchange.read_answer(response.status_code, response.headers, response.content)
+        return responses.parse_body(response.content, parsed)
 
     async def cancel_export(self, export_id: int | str) -> dict[str, Any]:
         """Cancel an unfinished export (a cancel may be repeated safely)."""
@@ -901,7 +778,9 @@ class PardotAsyncHook(BaseHook):
         config = await self.get_config()
         version = config.export_api_version
         params = None if version == 5 else {"format": "json"}
-        body = await self.call("POST", endpoints.export_cancel_path(version, export_id), params=params)
+        body = await self.call(
+            "POST", endpoints.export_cancel_path(version, export_id), params=params, idempotent=True
+        )
         return normalise_export(body) if body else {"id": export_id}
 
     async def get_export(self, export_id: int | str) -> dict[str, Any]:
@@ -950,22 +829,11 @@ def _failure_of(err: requests.RequestException) -> Failure:
     return Failure.DROPPED
 
 
-def _require_id(name: str, value: Any) -> None:
-    if isinstance(value, bool) or value is None or str(value).strip() == "":
-        raise PardotValidationError(f"{name} is required and must be a Pardot id, not {value!r}.")
-    text = str(value).strip()
-    if not text.isdigit():
-        raise PardotValidationError(f"{name} must be a numeric Pardot id, not {value!r}.")
+def _httpx_failure(err: httpx.HTTPError) -> Failure:
+    import httpx
 
-
-def _form(params: dict[str, Any]) -> dict[str, Any]:
-    """Form/query values as Pardot reads them: booleans as ``true``/``false``, ``None`` dropped."""
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        else:
-            out[key] = value
-    return out
+    if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return Failure.NOT_CONNECTED
+    if isinstance(err, httpx.TimeoutException):
+        return Failure.TIMEOUT
+    return Failure.DROPPED

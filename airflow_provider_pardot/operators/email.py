@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ast
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotValidationError
 from airflow_provider_pardot.links.pardot import PardotEmailLink
+from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
 from airflow_provider_pardot.utils.emails import (
     BOOLEAN_PARAMS,
     LIST_PARAMS,
@@ -19,13 +19,12 @@ from airflow_provider_pardot.utils.emails import (
     validate_list_send,
     validate_one_to_one_send,
 )
+from airflow_provider_pardot.utils.ids import require_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from airflow.providers.common.compat.sdk import Context
-
-    from airflow_provider_pardot.hooks.pardot import PardotHook
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no", "")
@@ -72,7 +71,7 @@ def _check_boolean(name: str, value: Any) -> None:
     raise PardotValidationError(f"{name} must be true or false, not {value!r}.")
 
 
-class _BaseSendEmailOperator(BaseOperator):
+class _BaseSendEmailOperator(PardotBaseOperator):
     """Shared parameters and the never-twice send flow of the Pardot email send operators."""
 
     operator_extra_links = (PardotEmailLink(),)
@@ -95,7 +94,6 @@ class _BaseSendEmailOperator(BaseOperator):
         tags: Sequence[str] | str | None = None,
         operational_email: bool | None = None,
         scheduled_time: datetime | str | None = None,
-        pardot_conn_id: str = "pardot_default",
         **kwargs: Any,
     ) -> None:
         # An email must never go out twice: no Airflow retries unless asked for on this operator.
@@ -114,14 +112,6 @@ class _BaseSendEmailOperator(BaseOperator):
         self.tags = tags
         self.operational_email = operational_email
         self.scheduled_time = scheduled_time
-        self.pardot_conn_id = pardot_conn_id
-
-    @cached_property
-    def hook(self) -> PardotHook:
-        """The Pardot hook (built on first use, never at DAG parse time)."""
-        from airflow_provider_pardot.hooks.pardot import PardotHook  # requests: not at DAG parse time
-
-        return PardotHook(pardot_conn_id=self.pardot_conn_id)
 
     def _params(self, names: Sequence[str]) -> dict[str, Any]:
         """The rendered send parameters that were given, with sequences rendered as text parsed back."""
@@ -141,31 +131,26 @@ class _BaseSendEmailOperator(BaseOperator):
 
     def _send(self, context: Context, what: str, send: Callable[[], dict[str, Any]]) -> int | str | None:
         try:
-            try:
-                email = send()
-            except PardotAmbiguousSendError as err:
-                raise _AmbiguousSendFailure(
-                    f"{err.message} The email may have been sent: this task is not retried automatically; "
-                    "check the email in Pardot (Marketing > Emails) before running it again.",
-                    code=err.code,
-                    http_status=err.http_status,
-                ) from None
-            email_id = email.get("id") if isinstance(email, dict) else None
-            if email_id is None:
-                self.log.warning("Pardot accepted %s but its answer carried no email id: %s", what, email)
-                return None
-            if self.scheduled_time is not None:
-                self.log.info(
-                    "Pardot accepted %s: email %s, scheduled for %s", what, email_id, self.scheduled_time
-                )
-            else:
-                self.log.info("Pardot accepted %s: email %s", what, email_id)
-            PardotEmailLink.persist(
-                context=context, operator=self, host=self.hook.config.host, email_id=email_id
+            email = send()
+        except PardotAmbiguousSendError as err:
+            raise _AmbiguousSendFailure(
+                f"{err.message} The email may have been sent: this task is not retried automatically; "
+                "check the email in Pardot (Marketing > Emails) before running it again.",
+                code=err.code,
+                http_status=err.http_status,
+            ) from None
+        email_id = email.get("id") if isinstance(email, dict) else None
+        if email_id is None:
+            self.log.warning("Pardot accepted %s but its answer carried no email id: %s", what, email)
+            return None
+        if self.scheduled_time is not None:
+            self.log.info(
+                "Pardot accepted %s: email %s, scheduled for %s", what, email_id, self.scheduled_time
             )
-            return email_id
-        finally:
-            self.hook.log_usage()
+        else:
+            self.log.info("Pardot accepted %s: email %s", what, email_id)
+        PardotEmailLink.persist(context=context, operator=self, host=self.hook.config.host, email_id=email_id)
+        return email_id
 
 
 class PardotSendListEmailOperator(_BaseSendEmailOperator):
@@ -235,6 +220,7 @@ class PardotSendListEmailOperator(_BaseSendEmailOperator):
         self.from_assigned_user = from_assigned_user
         self.from_account_owner = from_account_owner
 
+    @reports_usage
     def execute(self, context: Context) -> int | str | None:
         params = self._params(LIST_PARAMS)
         validate_list_send(params)
@@ -313,6 +299,7 @@ class PardotSendOneToOneEmailOperator(_BaseSendEmailOperator):
         self.prospect_id = prospect_id
         self.prospect_email = prospect_email
 
+    @reports_usage
     def execute(self, context: Context) -> int | str | None:
         params = self._params(ONE_TO_ONE_PARAMS)
         prospect_id = None if self.prospect_id in (None, "") else self.prospect_id
@@ -334,7 +321,7 @@ class PardotSendOneToOneEmailOperator(_BaseSendEmailOperator):
         )
 
 
-class PardotGetEmailStatsOperator(BaseOperator):
+class PardotGetEmailStatsOperator(PardotBaseOperator):
     """
     Return the statistics of a Pardot list email (``/api/email/version/4/do/stats/id/<id>``).
 
@@ -353,54 +340,22 @@ class PardotGetEmailStatsOperator(BaseOperator):
     operator_extra_links = (PardotEmailLink(),)
     ui_color = "#f2e6ff"
 
-    def __init__(
-        self,
-        *,
-        email_id: int | str,
-        pardot_conn_id: str = "pardot_default",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, email_id: int | str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.email_id = email_id
-        self.pardot_conn_id = pardot_conn_id
 
-    @cached_property
-    def hook(self) -> PardotHook:
-        """The Pardot hook (built on first use, never at DAG parse time)."""
-        from airflow_provider_pardot.hooks.pardot import PardotHook  # requests: not at DAG parse time
-
-        return PardotHook(pardot_conn_id=self.pardot_conn_id)
-
+    @reports_usage
     def execute(self, context: Context) -> dict[str, Any]:
-        email_id = _email_id(self.email_id)
-        try:
-            stats = self.hook.get_email_stats(email_id)
-            self.log.info(
-                "Email %s: %s sent, %s delivered, %s unique opens, %s unique clicks, %s opt-outs",
-                email_id,
-                stats.get("sent"),
-                stats.get("delivered"),
-                stats.get("unique_opens"),
-                stats.get("unique_clicks"),
-                stats.get("opt_outs"),
-            )
-            PardotEmailLink.persist(
-                context=context, operator=self, host=self.hook.config.host, email_id=email_id
-            )
-            return stats
-        finally:
-            self.hook.log_usage()
-
-
-def _email_id(value: Any) -> int:
-    """A Pardot email id (a positive integer), or PardotValidationError."""
-    if isinstance(value, bool) or value is None:
-        raise PardotValidationError(
-            f"email_id must be a Pardot email id (a positive integer), not {value!r}."
+        email_id = require_id("email_id", self.email_id)
+        stats = self.hook.get_email_stats(email_id)
+        self.log.info(
+            "Email %s: %s sent, %s delivered, %s unique opens, %s unique clicks, %s opt-outs",
+            email_id,
+            stats.get("sent"),
+            stats.get("delivered"),
+            stats.get("unique_opens"),
+            stats.get("unique_clicks"),
+            stats.get("opt_outs"),
         )
-    text = str(value).strip()
-    if not text.isdigit() or int(text) <= 0:
-        raise PardotValidationError(
-            f"email_id must be a Pardot email id (a positive integer), not {value!r}."
-        )
-    return int(text)
+        PardotEmailLink.persist(context=context, operator=self, host=self.hook.config.host, email_id=email_id)
+        return stats

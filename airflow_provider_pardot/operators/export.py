@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
+from airflow.providers.common.compat.sdk import AirflowException, conf
 
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError, PardotValidationError
 from airflow_provider_pardot.links.pardot import PardotExportLink
-from airflow_provider_pardot.utils.exports import COMPLETE, FINISHED_STATES, failure_reason, validate_export
-from airflow_provider_pardot.utils.usage import usage_line
+from airflow_provider_pardot.operators.base import PardotBaseOperator, PardotExportWaitMixin, reports_usage
+from airflow_provider_pardot.utils.exports import (
+    DEFAULT_EXPORT_TIMEOUT,
+    ExportOutcome,
+    export_status,
+    validate_export,
+)
+from airflow_provider_pardot.utils.ids import require_id
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -21,9 +26,6 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_pardot.hooks.pardot import PardotHook
-
-#: Pardot cancels exports that have not finished within 7 days.
-DEFAULT_EXPORT_TIMEOUT = 7 * 24 * 3600
 
 
 def _cancel_quietly(hook: PardotHook, export_id: Any, log: Any, why: str) -> None:
@@ -36,7 +38,7 @@ def _cancel_quietly(hook: PardotHook, export_id: Any, log: Any, why: str) -> Non
         log.info("Canceled Pardot export %s (%s)", export_id, why)
 
 
-class PardotCreateExportOperator(BaseOperator):
+class PardotCreateExportOperator(PardotExportWaitMixin, PardotBaseOperator):
     """
     Create a Pardot export (Export API) and return its id; optionally wait for it to complete.
 
@@ -96,7 +98,6 @@ class PardotCreateExportOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 60,
         timeout: float = DEFAULT_EXPORT_TIMEOUT,
-        pardot_conn_id: str = "pardot_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -117,118 +118,74 @@ class PardotCreateExportOperator(BaseOperator):
         if isinstance(timeout, timedelta):
             timeout = timeout.total_seconds()
         self.timeout = float(timeout)
-        self.pardot_conn_id = pardot_conn_id
         self.export_id: int | str | None = None
         self._finished = False
 
-    @cached_property
-    def hook(self) -> PardotHook:
-        from airflow_provider_pardot.hooks.pardot import PardotHook
-
-        return PardotHook(pardot_conn_id=self.pardot_conn_id)
-
+    @reports_usage
     def execute(self, context: Context) -> Any:
         # Cheap checks first (no connection needed); the hook validates again with the
         # connection's Export API version before it sends anything.
         validate_export(self.object_name, self.procedure, self.arguments, self.fields)
         if self.export_options is not None and not isinstance(self.export_options, dict):
             raise PardotValidationError(f"export_options must be a dict, not {self.export_options!r}.")
-        hook = self.hook
-        try:
-            export = hook.create_export(
-                self.object_name, self.procedure, self.arguments, self.fields, **(self.export_options or {})
-            )
-            self.export_id = export["id"]
-            self._finished = export.get("state") in FINISHED_STATES
-            self.log.info(
-                "Created Pardot export %s (%s.%s), state %s",
-                self.export_id,
-                self.object_name,
-                self.procedure,
-                export.get("state"),
-            )
-            PardotExportLink.persist(
-                context=context, operator=self, host=hook.config.host, export_id=self.export_id
-            )
-            if not self.wait_for_completion:
-                return self.export_id
-            if self.deferrable:
-                self._defer()
-            self._wait(export)
-            return self.export_id
-        finally:
-            hook.log_usage()
-
-    def _defer(self) -> None:
-        from airflow_provider_pardot.triggers.export import PardotExportTrigger
-
-        assert self.export_id is not None  # set by execute before waiting
-        self.log.info("Waiting for Pardot export %s in the triggerer", self.export_id)
-        self._finished = True  # the task leaves the worker; on_kill must not cancel now
-        self.defer(
-            trigger=PardotExportTrigger(
-                export_id=self.export_id,
-                pardot_conn_id=self.pardot_conn_id,
-                poll_interval=self.poll_interval,
-                end_time=time.time() + self.timeout,
-                cancel_on_kill=True,
-            ),
-            method_name="execute_complete",
-            # a little slack: the trigger reports its own timeout first (and cancels)
-            timeout=timedelta(seconds=self.timeout + max(self.poll_interval, 60)),
+        export = self.hook.create_export(
+            self.object_name, self.procedure, self.arguments, self.fields, **(self.export_options or {})
         )
+        self.export_id = export["id"]
+        self._finished = export_status(export).outcome is not ExportOutcome.RUNNING
+        self.log.info(
+            "Created Pardot export %s (%s.%s), state %s",
+            self.export_id,
+            self.object_name,
+            self.procedure,
+            export.get("state"),
+        )
+        PardotExportLink.persist(
+            context=context, operator=self, host=self.hook.config.host, export_id=self.export_id
+        )
+        if self.wait_for_completion:
+            if self.deferrable:
+                self._finished = True  # the task leaves the worker; on_kill must not cancel now
+                # a little slack: the trigger reports its own timeout first (and cancels)
+                self.defer_until_finished(
+                    poll_interval=self.poll_interval,
+                    timeout=self.timeout,
+                    cancel_on_kill=True,
+                    slack=max(self.poll_interval, 60),
+                )
+            self._wait(export)
+        return self.export_id
 
     def _wait(self, export: dict[str, Any]) -> None:
+        """Poll on the worker until the export is Complete; fail when it fails or time runs out."""
         assert self.export_id is not None  # set by execute before waiting
         deadline = time.monotonic() + self.timeout
         while True:
-            reason = failure_reason(export)
-            if reason:
-                self._finished = True
-                raise PardotExportError(reason)
-            if export.get("state") == COMPLETE:
-                self._finished = True
-                self.log.info(
-                    "Pardot export %s is Complete: %d result file(s)",
-                    self.export_id,
-                    len(export.get("resultRefs") or []),
-                )
+            status = export_status(export)
+            self._finished = status.outcome is not ExportOutcome.RUNNING
+            if status.failed:
+                raise PardotExportError(status.message)
+            if status.complete:
+                self.log.info("%s", status.message)
                 return
             if time.monotonic() >= deadline:
-                _cancel_quietly(self.hook, self.export_id, self.log, "timed out")
-                self._finished = True
-                raise AirflowException(
+                self.export_timed_out(
                     f"Timed out after {self.timeout:.0f}s waiting for Pardot export {self.export_id} "
                     f"(last state {export.get('state')})."
                 )
-            self.log.info(
-                "Pardot export %s is %s; next check in %.0fs",
-                self.export_id,
-                export.get("state"),
-                self.poll_interval,
-            )
+            self.log.info("%s Next check in %.0fs.", status.message, self.poll_interval)
             time.sleep(max(0.0, min(self.poll_interval, deadline - time.monotonic())))
             export = self.hook.get_export(self.export_id)
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        """Finish after the trigger: return the export id, or fail with the reason."""
-        export_id = event.get("export_id")
-        status = event.get("status")
-        message = event.get("message", "")
-        self.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
-        if status == "success":
-            self.log.info("%s", message)
-            return export_id
-        if status == "failed":
-            raise PardotExportError(message)
-        if status == "timeout":
-            try:
-                _cancel_quietly(self.hook, export_id, self.log, "timed out")
-            finally:
-                if "hook" in self.__dict__:
-                    self.hook.log_usage()
-            raise AirflowException(message)
-        raise AirflowException(message or f"Unexpected event from the trigger: {event!r}")
+    def export_complete(self, event: dict[str, Any]) -> Any:
+        """After the trigger: the export id, as when waiting on the worker."""
+        return event.get("export_id", self.export_id)
+
+    def export_timed_out(self, message: str) -> NoReturn:
+        """Cancel the unfinished export (best effort) and fail."""
+        _cancel_quietly(self.hook, self.export_id, self.log, "timed out")
+        self._finished = True
+        raise AirflowException(message)
 
     def get_openlineage_facets_on_start(self) -> OperatorLineage:
         """OpenLineage: the export reads ``pardot://<business unit>/<object>`` (the fields asked)."""
@@ -243,7 +200,7 @@ class PardotCreateExportOperator(BaseOperator):
         _cancel_quietly(self.hook, self.export_id, self.log, "the task was killed")
 
 
-class PardotCancelExportOperator(BaseOperator):
+class PardotCancelExportOperator(PardotBaseOperator):
     """
     Cancel a Pardot export that has not finished.
 
@@ -259,37 +216,26 @@ class PardotCancelExportOperator(BaseOperator):
     operator_extra_links = (PardotExportLink(),)
     ui_color = "#c5e3f6"
 
-    def __init__(
-        self, *, export_id: int | str, pardot_conn_id: str = "pardot_default", **kwargs: Any
-    ) -> None:
+    def __init__(self, *, export_id: int | str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.export_id = export_id
-        self.pardot_conn_id = pardot_conn_id
 
-    @cached_property
-    def hook(self) -> PardotHook:
-        from airflow_provider_pardot.hooks.pardot import PardotHook
-
-        return PardotHook(pardot_conn_id=self.pardot_conn_id)
-
+    @reports_usage
     def execute(self, context: Context) -> dict[str, Any] | None:
-        hook = self.hook
+        export_id = require_id("export_id", self.export_id)
+        PardotExportLink.persist(
+            context=context, operator=self, host=self.hook.config.host, export_id=export_id
+        )
         try:
-            PardotExportLink.persist(
-                context=context, operator=self, host=hook.config.host, export_id=self.export_id
+            export = self.hook.cancel_export(export_id)
+        except PardotValidationError:
+            raise  # a bad connection: nothing was asked of Pardot
+        except PardotApiError as err:
+            self.log.warning(
+                "Pardot refused to cancel export %s; carrying on (a cancel is best effort): %s",
+                export_id,
+                err,
             )
-            try:
-                export = hook.cancel_export(self.export_id)
-            except PardotValidationError:
-                raise  # a bad export id or connection: nothing was asked of Pardot
-            except PardotApiError as err:
-                self.log.warning(
-                    "Pardot refused to cancel export %s; carrying on (a cancel is best effort): %s",
-                    self.export_id,
-                    err,
-                )
-                return None
-            self.log.info("Canceled Pardot export %s; it is now %s", self.export_id, export.get("state"))
-            return export
-        finally:
-            hook.log_usage()
+            return None
+        self.log.info("Canceled Pardot export %s; it is now %s", export_id, export.get("state"))
+        return export

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotApiError, PardotValidationError
+from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotApiError
 from airflow_provider_pardot.links.pardot import PardotListLink
+from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
+from airflow_provider_pardot.utils.ids import require_id
 from airflow_provider_pardot.utils.lists import (
     BOOLEAN_LIST_FIELDS,
     EDITABLE_LIST_FIELDS,
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_pardot.hooks.pardot import PardotHook
-
 #: The XCom key under which PardotCreateListOperator pushes the new list's id.
 LIST_ID_XCOM_KEY = "list_id"
 #: Pardot's "Invalid list ID" error.
@@ -30,14 +29,6 @@ INVALID_LIST_ID_CODE = 55
 
 class _AmbiguousCreateFailure(PardotAmbiguousSendError, AirflowFailException):
     """A create that may have happened: fails the task without an Airflow retry (no duplicate list)."""
-
-
-def _list_id(value: Any) -> int:
-    """A Pardot list id (a positive integer), or PardotValidationError."""
-    text = "" if value is None or isinstance(value, bool) else str(value).strip()
-    if not text.isdigit() or int(text) <= 0:
-        raise PardotValidationError(f"list_id must be a Pardot list id (a positive integer), not {value!r}.")
-    return int(text)
 
 
 def _fields(**values: Any) -> dict[str, Any]:
@@ -56,20 +47,9 @@ def _fields(**values: Any) -> dict[str, Any]:
     return out
 
 
-class _BaseListOperator(BaseOperator):
+class _BaseListOperator(PardotBaseOperator):
     operator_extra_links: tuple[PardotListLink, ...] = (PardotListLink(),)
     ui_color = "#e6f2ff"
-
-    def __init__(self, *, pardot_conn_id: str = "pardot_default", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.pardot_conn_id = pardot_conn_id
-
-    @cached_property
-    def hook(self) -> PardotHook:
-        """The Pardot hook (built on first use, never at DAG parse time)."""
-        from airflow_provider_pardot.hooks.pardot import PardotHook  # requests: not at DAG parse time
-
-        return PardotHook(pardot_conn_id=self.pardot_conn_id)
 
 
 class PardotCreateListOperator(_BaseListOperator):
@@ -116,6 +96,7 @@ class PardotCreateListOperator(_BaseListOperator):
         self.description = description
         self.is_crm_visible = is_crm_visible
 
+    @reports_usage
     def execute(self, context: Context) -> dict[str, Any]:
         fields = _fields(
             name=self.name,
@@ -126,25 +107,22 @@ class PardotCreateListOperator(_BaseListOperator):
         )
         validate_list_fields(fields, creating=True)
         try:
-            try:
-                record = self.hook.create_list(**fields)
-            except PardotAmbiguousSendError as err:
-                raise _AmbiguousCreateFailure(
-                    f"{err.message} The list may have been created: this task is not retried automatically; "
-                    f"look for a list named {fields['name']!r} in Pardot before running it again.",
-                    code=err.code,
-                    http_status=err.http_status,
-                ) from None
-            self.log.info("Created Pardot list %s (%r)", record.get("id"), record.get("name"))
-            if record.get("id") is not None:
-                if self.do_xcom_push:
-                    context["ti"].xcom_push(key=LIST_ID_XCOM_KEY, value=record["id"])
-                PardotListLink.persist(
-                    context=context, operator=self, host=self.hook.config.host, list_id=record["id"]
-                )
-            return record
-        finally:
-            self.hook.log_usage()
+            record = self.hook.create_list(**fields)
+        except PardotAmbiguousSendError as err:
+            raise _AmbiguousCreateFailure(
+                f"{err.message} The list may have been created: this task is not retried automatically; "
+                f"look for a list named {fields['name']!r} in Pardot before running it again.",
+                code=err.code,
+                http_status=err.http_status,
+            ) from None
+        self.log.info("Created Pardot list %s (%r)", record.get("id"), record.get("name"))
+        if record.get("id") is not None:
+            if self.do_xcom_push:
+                context["ti"].xcom_push(key=LIST_ID_XCOM_KEY, value=record["id"])
+            PardotListLink.persist(
+                context=context, operator=self, host=self.hook.config.host, list_id=record["id"]
+            )
+        return record
 
 
 class PardotUpdateListOperator(_BaseListOperator):
@@ -184,8 +162,9 @@ class PardotUpdateListOperator(_BaseListOperator):
         self.description = description
         self.is_crm_visible = is_crm_visible
 
+    @reports_usage
     def execute(self, context: Context) -> dict[str, Any]:
-        list_id = _list_id(self.list_id)
+        list_id = require_id("list_id", self.list_id)
         fields = _fields(
             name=self.name,
             is_public=self.is_public,
@@ -194,15 +173,10 @@ class PardotUpdateListOperator(_BaseListOperator):
             is_crm_visible=self.is_crm_visible,
         )
         validate_list_fields(fields, creating=False)
-        try:
-            record = self.hook.update_list(list_id, **fields)
-            self.log.info("Updated Pardot list %s: %s", list_id, ", ".join(sorted(fields)))
-            PardotListLink.persist(
-                context=context, operator=self, host=self.hook.config.host, list_id=list_id
-            )
-            return record
-        finally:
-            self.hook.log_usage()
+        record = self.hook.update_list(list_id, **fields)
+        self.log.info("Updated Pardot list %s: %s", list_id, ", ".join(sorted(fields)))
+        PardotListLink.persist(context=context, operator=self, host=self.hook.config.host, list_id=list_id)
+        return record
 
 
 class PardotDeleteListOperator(_BaseListOperator):
@@ -225,16 +199,14 @@ class PardotDeleteListOperator(_BaseListOperator):
         self.list_id = list_id
         self.missing_ok = missing_ok
 
+    @reports_usage
     def execute(self, context: Context) -> None:
-        list_id = _list_id(self.list_id)
+        list_id = require_id("list_id", self.list_id)
         try:
-            try:
-                self.hook.delete_list(list_id)
-            except PardotApiError as err:
-                if self.missing_ok and err.code == INVALID_LIST_ID_CODE:
-                    self.log.info("Pardot list %s does not exist (error 55); nothing to delete", list_id)
-                    return
-                raise
-            self.log.info("Deleted Pardot list %s", list_id)
-        finally:
-            self.hook.log_usage()
+            self.hook.delete_list(list_id)
+        except PardotApiError as err:
+            if self.missing_ok and err.code == INVALID_LIST_ID_CODE:
+                self.log.info("Pardot list %s does not exist (error 55); nothing to delete", list_id)
+                return
+            raise
+        self.log.info("Deleted Pardot list %s", list_id)

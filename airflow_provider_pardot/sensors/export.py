@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import (
-    AirflowException,
     AirflowSensorTimeout,
     BaseSensorOperator,
     PokeReturnValue,
@@ -16,18 +12,17 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_pardot.exceptions import PardotExportError
-from airflow_provider_pardot.utils.exports import COMPLETE, failure_reason
-from airflow_provider_pardot.utils.usage import usage_line
+from airflow_provider_pardot.operators.base import PardotExportWaitMixin, reports_usage
+from airflow_provider_pardot.utils.exports import DEFAULT_EXPORT_TIMEOUT, export_status
+from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_pardot.hooks.pardot import PardotHook
 
-
-class PardotExportSensor(BaseSensorOperator):
+class PardotExportSensor(PardotExportWaitMixin, BaseSensorOperator):
     """
     Wait until a Pardot export is Complete and not expired; return (XCom) the normalised export.
 
@@ -58,10 +53,10 @@ class PardotExportSensor(BaseSensorOperator):
         self,
         *,
         export_id: int | str,
-        pardot_conn_id: str = "pardot_default",
+        pardot_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float = 60,
-        timeout: float = 7 * 24 * 3600,
+        timeout: float = DEFAULT_EXPORT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
@@ -69,60 +64,30 @@ class PardotExportSensor(BaseSensorOperator):
         self.pardot_conn_id = pardot_conn_id
         self.deferrable = deferrable
 
-    @cached_property
-    def hook(self) -> PardotHook:
-        from airflow_provider_pardot.hooks.pardot import PardotHook
-
-        return PardotHook(pardot_conn_id=self.pardot_conn_id)
-
     def poke(self, context: Context) -> PokeReturnValue | bool:
         export = self.hook.get_export(self.export_id)
-        reason = failure_reason(export)
-        if reason:
-            raise PardotExportError(reason)
-        if export.get("state") == COMPLETE:
-            self.log.info(
-                "Pardot export %s is Complete: %d result file(s)",
-                self.export_id,
-                len(export.get("resultRefs") or []),
-            )
+        status = export_status(export)
+        if status.failed:
+            raise PardotExportError(status.message)
+        self.log.info("%s", status.message)
+        if status.complete:
             return PokeReturnValue(is_done=True, xcom_value=export)
-        self.log.info("Pardot export %s is %s", self.export_id, export.get("state"))
         return False
 
+    @reports_usage
     def execute(self, context: Context) -> Any:
-        try:
-            if not self.deferrable:
-                return super().execute(context=context)
-            done = self.poke(context)
-            if done:
-                return done.xcom_value if isinstance(done, PokeReturnValue) else None
-        finally:
-            if "hook" in self.__dict__:
-                self.hook.log_usage()
-        from airflow_provider_pardot.triggers.export import PardotExportTrigger
-
-        self.defer(
-            trigger=PardotExportTrigger(
-                export_id=self.export_id,
-                pardot_conn_id=self.pardot_conn_id,
-                poll_interval=self.poke_interval,
-                end_time=time.time() + float(self.timeout),
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout)),
+        if not self.deferrable:
+            return super().execute(context=context)
+        done = self.poke(context)  # finished already: no need to defer
+        if isinstance(done, PokeReturnValue):
+            return done.xcom_value
+        self.defer_until_finished(
+            poll_interval=self.poke_interval, timeout=float(self.timeout), cancel_on_kill=False
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Finish after the trigger: return the export, or fail with the reason."""
-        status = event.get("status")
-        message = event.get("message", "")
-        self.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
-        if status == "success":
-            self.log.info("%s", message)
-            return event["export"]
-        if status == "failed":
-            raise PardotExportError(message)
-        if status == "timeout":
-            raise AirflowSensorTimeout(message)
-        raise AirflowException(message or f"Unexpected event from the trigger: {event!r}")
+    def export_complete(self, event: dict[str, Any]) -> dict[str, Any]:
+        """After the trigger: the normalised export, as when poking on the worker."""
+        return event["export"]
+
+    def export_timed_out(self, message: str) -> NoReturn:
+        raise AirflowSensorTimeout(message)

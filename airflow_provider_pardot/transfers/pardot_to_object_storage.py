@@ -16,21 +16,24 @@ Both operators write through :class:`ObjectStoragePath` and share one way of pla
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import itertools
 import json
 import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError
 from airflow_provider_pardot.links.pardot import PardotExportLink
-from airflow_provider_pardot.utils.exports import COMPLETE, failure_reason
+from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
+from airflow_provider_pardot.utils.exports import export_status
 from airflow_provider_pardot.utils.parquet import PARQUET_CHUNK_ROWS as PARQUET_CHUNK_ROWS
 from airflow_provider_pardot.utils.parquet import csv_to_parquet, csv_value, kind, records_to_parquet
 from airflow_provider_pardot.utils.storage import MANIFEST_NAME as MANIFEST_NAME
@@ -47,12 +50,11 @@ from airflow_provider_pardot.utils.streams import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
     from airflow.providers.openlineage.extractors import OperatorLineage
 
-    from airflow_provider_pardot.hooks.pardot import PardotHook
     from airflow_provider_pardot.utils.openlineage import CsvColumns, Delivery
 
 #: Pardot serves at most five requests at a time per account.
@@ -71,10 +73,133 @@ def _check_format(file_format: str, allowed: tuple[str, ...]) -> str:
     return file_format
 
 
+@contextmanager
+def _discarded_on_failure(destination: Destination, stop: threading.Event | None = None) -> Iterator[None]:
+    """When the block fails (or the task is killed), stop the other downloads and remove what was written aside."""
+    try:
+        yield
+    except BaseException:
+        if stop is not None:
+            stop.set()
+        destination.discard()
+        raise
+
+
+def _write_aside(
+    destination: Destination,
+    name: str,
+    checksum: str | None,
+    progress: Progress,
+    fill: Callable[[CountingWriter], int],
+    **about: Any,
+) -> dict[str, Any]:
+    """Write one file under its temporary name with ``fill(writer) -> rows``; return its manifest entry."""
+    with destination.temporary(name).open("wb") as handle:
+        writer = CountingWriter(handle, checksum)
+        rows = fill(writer)
+    progress.file_done(name, rows)
+    return {
+        "name": name,
+        "uri": destination.uri(name),
+        "rows": rows,
+        "bytes": writer.bytes,
+        **writer.digest(),
+        **about,
+    }
+
+
+def _manifest(files: list[dict[str, Any]], **about: Any) -> dict[str, Any]:
+    """``_manifest.json``: what the run was, when, its files, and their total rows and bytes."""
+    return {
+        **about,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files": files,
+        "total_rows": sum(f["rows"] for f in files),
+        "total_bytes": sum(f["bytes"] for f in files),
+    }
+
+
+def _copy_csv(chunks: Iterator[bytes], writer: CountingWriter) -> int:
+    """Copy a CSV file byte for byte; return its record count."""
+    counter = CsvRowCounter()
+    for chunk in chunks:
+        counter.feed(chunk)
+        writer.write(chunk)
+    return counter.rows
+
+
+def _to_parquet(chunks: Iterator[bytes], writer: CountingWriter) -> int:
+    """Convert a CSV file to Parquet in bounded chunks; return its record count."""
+    return csv_to_parquet(chunks, writer, None)[0]
+
+
+def _merge_parquet(sources: Iterator[tuple[str, Iterator[bytes]]], writer: CountingWriter) -> int:
+    """One Parquet file from several CSV files."""
+    state = None
+    rows = 0
+    for _url, chunks in sources:
+        added, state = csv_to_parquet(chunks, writer, state, keep_open=True)
+        rows += added
+    if state is not None:
+        state["writer"].close()
+    return rows
+
+
+def _split_csv(chunks: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
+    """A CSV stream's header line (with its newline; ``None`` for an empty file) and the rest, read lazily."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        split = split_header(pending)
+        if split is not None:
+            header, rest = split
+            return header, itertools.chain((rest,), chunks)
+    return (pending + b"\n" if pending else None), iter(())
+
+
+def _merge_csv(sources: Iterator[tuple[str, Iterator[bytes]]], writer: CountingWriter) -> int:
+    """One CSV from several: the first file's header once, then every file's records; headers must agree."""
+    counter = CsvRowCounter()
+    first_header: bytes | None = None
+    ends_with_newline = True
+    for url, chunks in sources:
+        header, body = _split_csv(chunks)
+        if header is None:
+            continue  # an empty file
+        if first_header is None:
+            first_header = header
+            counter.feed(header)
+            writer.write(header)
+        elif header_key(header) != header_key(first_header):
+            raise AirflowException(f"Cannot merge: {url} has a different header than the first file.")
+        for chunk in body:
+            if not chunk:
+                continue
+            if not ends_with_newline:  # the previous file's last record ended without one
+                counter.feed(b"\n")
+                writer.write(b"\n")
+            counter.feed(chunk)
+            writer.write(chunk)
+            ends_with_newline = chunk.endswith(b"\n")
+    return counter.rows
+
+
+class _ReportsDelivery:
+    """A transfer's lineage: what it read and wrote this run (``delivery``, set by ``execute``)."""
+
+    delivery: Delivery | None = None
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage: ``pardot://<business unit>/<object>`` in; the destination (rows, bytes, columns) out."""
+        from airflow_provider_pardot.utils.openlineage import delivery_lineage
+
+        return delivery_lineage(self.delivery)
+
+
 # ---------------------------------------------------------------------------------------------
 # Export -> storage
 # ---------------------------------------------------------------------------------------------
-class PardotExportToObjectStorageOperator(BaseOperator):
+class PardotExportToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
     """
     Move every result file of a completed Pardot export to object storage.
 
@@ -137,7 +262,6 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         max_concurrency: int = 4,
         checksum: str | None = None,
         object_name: str | None = None,
-        pardot_conn_id: str = "pardot_default",
         **kwargs: Any,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
@@ -154,37 +278,17 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         self.max_concurrency = max_concurrency
         self.checksum = check_checksum(checksum)
         self.object_name = object_name
-        self.pardot_conn_id = pardot_conn_id
         self._stop = threading.Event()
         self._destination: Destination | None = None
-        self.delivery: Delivery | None = None
         self._columns: CsvColumns | None = None
-
-    @cached_property
-    def hook(self) -> PardotHook:
-        from airflow_provider_pardot.hooks.pardot import PardotHook
-
-        return PardotHook(pardot_conn_id=self.pardot_conn_id)
 
     def on_kill(self) -> None:
         self._stop.set()
         if self._destination is not None:
             self._destination.discard()
 
+    @reports_usage
     def execute(self, context: Context) -> list[str]:
-        hook = self.hook
-        try:
-            return self._execute(context, hook)
-        finally:
-            hook.log_usage()
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
-        """OpenLineage: ``pardot://<business unit>/<object>`` in, the destination (rows, bytes, columns) out."""
-        from airflow_provider_pardot.utils.openlineage import delivery_lineage
-
-        return delivery_lineage(self.delivery)
-
-    def _execute(self, context: Context, hook: PardotHook) -> list[str]:
         from airflow_provider_pardot.utils.openlineage import (
             CsvColumns,
             Delivery,
@@ -193,34 +297,19 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         )
 
         self._stop = threading.Event()
-        export = hook.get_export(self.export_id)
-        reason = failure_reason(export)
-        if reason:
-            raise PardotExportError(reason)
-        if export.get("state") != COMPLETE:
-            raise PardotApiError(
-                f"Pardot export {self.export_id} is {export.get('state')}, not Complete: wait for it first "
-                "(PardotExportSensor, or PardotCreateExportOperator with wait_for_completion=True)."
-            )
+        export = self._complete_export()
         PardotExportLink.persist(
-            context=context, operator=self, host=hook.config.host, export_id=self.export_id
+            context=context, operator=self, host=self.hook.config.host, export_id=self.export_id
         )
         self.delivery = Delivery(
-            hook.config.business_unit_id,
+            self.hook.config.business_unit_id,
             self.object_name or upstream_export_object(self, context),
             {"export_id": export["id"]},
         )
         self._columns = CsvColumns()
         # Every URL is checked before anything is downloaded: the token only goes to Pardot.
-        urls = [hook.check_result_url(ref) for ref in export["resultRefs"]]
-        suffix = self.file_format
-        if not urls:
-            names: list[str] = []
-        elif self.merge:
-            names = [f"part-00000.{suffix}"]
-        else:
-            names = [f"part-{i:05d}.{suffix}" for i in range(len(urls))]
-
+        urls = [self.hook.check_result_url(ref) for ref in export["resultRefs"]]
+        names = self._names(len(urls))
         destination = self._destination = Destination(self.dest, self.dest_conn_id, self.log)
         destination.prepare(names, self.overwrite)
         self.log.info(
@@ -228,33 +317,26 @@ class PardotExportToObjectStorageOperator(BaseOperator):
             len(urls),
             self.export_id,
             uri(destination.base),
-            suffix,
+            self.file_format,
             ", merged" if self.merge else "",
             self.concurrency,
         )
         progress = Progress(self.log, f"Pardot export {self.export_id}", len(names))
-        try:
+        with _discarded_on_failure(destination, self._stop):
             if self.merge and urls:
-                files = [self._merge(hook, urls, names[0], destination, progress)]
+                files = [self._merge(urls, names[0], destination, progress)]
             else:
-                files = self._parallel(hook, urls, names, destination, progress)
+                files = self._parallel(urls, names, destination, progress)
             destination.place(names, self.overwrite)
-            manifest = {
-                "export_id": export["id"],
-                "format": self.file_format,
-                "merged": self.merge,
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "files": [{**f, "export_id": export["id"]} for f in files],
-                "total_rows": sum(f["rows"] for f in files),
-                "total_bytes": sum(f["bytes"] for f in files),
-            }
+            manifest = _manifest(
+                [{**f, "export_id": export["id"]} for f in files],
+                export_id=export["id"],
+                format=self.file_format,
+                merged=self.merge,
+            )
             manifest_uri = destination.write_manifest(manifest)
-        except BaseException:
-            self._stop.set()
-            destination.discard()
-            raise
         if self.overwrite:
-            destination.remove_stale_parts(set(names), suffix)
+            destination.remove_stale_parts(set(names), self.file_format)
         written = destination.path(names[0]) if self.merge and names else destination.base
         self.delivery.written(written, uri(written), files, self._columns.columns)
         emit_asset_events(self, context, self.delivery)
@@ -271,28 +353,40 @@ class PardotExportToObjectStorageOperator(BaseOperator):
         )
         return [f["uri"] for f in files]
 
+    def _complete_export(self) -> dict[str, Any]:
+        """The export, when it is Complete; fail at once when it failed, was canceled or expired."""
+        export = self.hook.get_export(self.export_id)
+        status = export_status(export)
+        if status.failed:
+            raise PardotExportError(status.message)
+        if not status.complete:
+            raise PardotApiError(
+                f"Pardot export {self.export_id} is {export.get('state')}, not Complete: wait for it first "
+                "(PardotExportSensor, or PardotCreateExportOperator with wait_for_completion=True)."
+            )
+        return export
+
+    def _names(self, count: int) -> list[str]:
+        """``part-00000.<format>``, ...: one name a result file, or one for all when merging."""
+        return [f"part-{i:05d}.{self.file_format}" for i in range(1 if self.merge and count else count)]
+
     # -- downloads ----------------------------------------------------------------------------
-    def _chunks(self, hook: PardotHook, url: str, progress: Progress) -> Iterator[bytes]:
-        assert self._columns is not None  # set by _execute
-        for chunk in self._columns.watch(hook.iter_result(url)):
+    def _chunks(self, url: str, progress: Progress) -> Iterator[bytes]:
+        assert self._columns is not None  # set by execute
+        for chunk in self._columns.watch(self.hook.iter_result(url)):
             if self._stop.is_set():
                 raise _Stopped()
             progress.add_bytes(len(chunk))
             yield chunk
 
     def _parallel(
-        self,
-        hook: PardotHook,
-        urls: list[str],
-        names: list[str],
-        destination: Destination,
-        progress: Progress,
+        self, urls: list[str], names: list[str], destination: Destination, progress: Progress
     ) -> list[dict[str, Any]]:
         if not urls:
             return []
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="pardot-download") as pool:
             futures = [
-                pool.submit(self._one_file, hook, url, name, destination, progress)
+                pool.submit(self._one_file, url, name, destination, progress)
                 for url, name in zip(urls, names, strict=True)
             ]
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
@@ -307,106 +401,25 @@ class PardotExportToObjectStorageOperator(BaseOperator):
                 raise real[0]  # type: ignore[misc]
             return [f.result() for f in futures]
 
-    def _one_file(
-        self, hook: PardotHook, url: str, name: str, destination: Destination, progress: Progress
-    ) -> dict[str, Any]:
+    def _one_file(self, url: str, name: str, destination: Destination, progress: Progress) -> dict[str, Any]:
         if self._stop.is_set():
             raise _Stopped()
-        tmp = destination.temporary(name)
-        chunks = self._chunks(hook, url, progress)
-        with tmp.open("wb") as handle:
-            writer = CountingWriter(handle, self.checksum)
-            if self.file_format == "parquet":
-                rows = csv_to_parquet(chunks, writer, None)[0]
-            else:
-                counter = CsvRowCounter()
-                for chunk in chunks:
-                    counter.feed(chunk)
-                    writer.write(chunk)
-                rows = counter.rows
-        progress.file_done(name, rows)
-        return {
-            "name": name,
-            "uri": destination.uri(name),
-            "rows": rows,
-            "bytes": writer.bytes,
-            **writer.digest(),
-            "source": url,
-        }
+        convert = _to_parquet if self.file_format == "parquet" else _copy_csv
+        fill = functools.partial(convert, self._chunks(url, progress))
+        return _write_aside(destination, name, self.checksum, progress, fill, source=url)
 
     def _merge(
-        self,
-        hook: PardotHook,
-        urls: list[str],
-        name: str,
-        destination: Destination,
-        progress: Progress,
+        self, urls: list[str], name: str, destination: Destination, progress: Progress
     ) -> dict[str, Any]:
-        tmp = destination.temporary(name)
-        with tmp.open("wb") as handle:
-            writer = CountingWriter(handle, self.checksum)
-            if self.file_format == "parquet":
-                state = None
-                rows = 0
-                for url in urls:
-                    added, state = csv_to_parquet(
-                        self._chunks(hook, url, progress), writer, state, keep_open=True
-                    )
-                    rows += added
-                if state is not None:
-                    state["writer"].close()
-            else:
-                counter = CsvRowCounter()
-                first_header: bytes | None = None
-                ends_with_newline = True
-                for url in urls:
-                    pending = b""
-                    header_done = False
-                    for chunk in self._chunks(hook, url, progress):
-                        if not header_done:
-                            pending += chunk
-                            split = split_header(pending)
-                            if split is None:
-                                continue
-                            header, chunk = split
-                            header_done = True
-                            pending = b""
-                            if first_header is None:
-                                first_header = header
-                                counter.feed(header)
-                                writer.write(header)
-                            elif header_key(header) != header_key(first_header):
-                                raise AirflowException(
-                                    f"Cannot merge: {url} has a different header than the first file."
-                                )
-                            if not chunk:
-                                continue
-                        if not ends_with_newline:
-                            counter.feed(b"\n")
-                            writer.write(b"\n")
-                        counter.feed(chunk)
-                        writer.write(chunk)
-                        ends_with_newline = chunk.endswith(b"\n")
-                    if not header_done and pending and first_header is None:  # a header-only file
-                        first_header = pending + b"\n"
-                        counter.feed(first_header)
-                        writer.write(first_header)
-                rows = counter.rows
-        progress.file_done(name, rows)
-        return {
-            "name": name,
-            "uri": destination.uri(name),
-            "rows": rows,
-            "bytes": writer.bytes,
-            **writer.digest(),
-            "sources": urls,
-        }
+        merge = _merge_parquet if self.file_format == "parquet" else _merge_csv
+        fill = functools.partial(merge, ((url, self._chunks(url, progress)) for url in urls))
+        return _write_aside(destination, name, self.checksum, progress, fill, sources=urls)
 
 
 # ---------------------------------------------------------------------------------------------
 # Query -> storage
 # ---------------------------------------------------------------------------------------------
-class PardotQueryToObjectStorageOperator(BaseOperator):
+class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
     """
     Stream every record of a Pardot query (``PardotHook.query``) to object storage.
 
@@ -451,7 +464,6 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         file_format: str = "jsonl",
         overwrite: bool = False,
         checksum: str | None = None,
-        pardot_conn_id: str = "pardot_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -462,102 +474,73 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
         self.file_format = _check_format(file_format, QUERY_FORMATS)
         self.overwrite = overwrite
         self.checksum = check_checksum(checksum)
-        self.pardot_conn_id = pardot_conn_id
         self._destination: Destination | None = None
-        self.delivery: Delivery | None = None
-
-    @cached_property
-    def hook(self) -> PardotHook:
-        from airflow_provider_pardot.hooks.pardot import PardotHook
-
-        return PardotHook(pardot_conn_id=self.pardot_conn_id)
 
     def on_kill(self) -> None:
         if self._destination is not None:
             self._destination.discard()
 
+    @reports_usage
     def execute(self, context: Context) -> list[str]:
         from airflow_provider_pardot.utils.criteria import validate_query
+        from airflow_provider_pardot.utils.openlineage import Delivery, emit_asset_events
 
         criteria = dict(self.criteria or {})
         validate_query(self.object_name, criteria)  # before touching the destination
-        hook = self.hook
-        try:
-            written = self._execute(hook, criteria)
-        finally:
-            hook.log_usage()
-        if self.delivery is not None:
-            from airflow_provider_pardot.utils.openlineage import emit_asset_events
-
-            emit_asset_events(self, context, self.delivery)
-        return written
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
-        """OpenLineage: ``pardot://<business unit>/<object>`` in, the destination (rows, bytes, columns) out."""
-        from airflow_provider_pardot.utils.openlineage import delivery_lineage
-
-        return delivery_lineage(self.delivery)
-
-    def _execute(self, hook: PardotHook, criteria: dict[str, Any]) -> list[str]:
-        from airflow_provider_pardot.utils.openlineage import Delivery
-
         name = f"part-00000.{self.file_format}"
         destination = self._destination = Destination(self.dest, self.dest_conn_id, self.log)
         destination.prepare([name], self.overwrite)
         progress = Progress(self.log, f"Pardot {self.object_name} query", 1)
-        self.delivery = Delivery(hook.config.business_unit_id, self.object_name, {"object": self.object_name})
-        records = hook.query(self.object_name, **criteria)
-        try:
-            tmp = destination.temporary(name)
-            with tmp.open("wb") as handle:
-                writer = CountingWriter(handle, self.checksum)
-                if self.file_format == "jsonl":
-                    rows = 0
-                    columns: dict[str, Any] = {}
-                    for rows, record in enumerate(records, start=1):  # noqa: B007
-                        columns.update(dict.fromkeys(record))
-                        line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")
-                        writer.write(line)
-                        progress.add_bytes(len(line))
-                else:
-                    rows, columns = self._spooled(records, writer, progress)
-            progress.file_done(name, rows)
+        self.delivery = Delivery(
+            self.hook.config.business_unit_id, self.object_name, {"object": self.object_name}
+        )
+        records = self.hook.query(self.object_name, **criteria)
+        columns: dict[str, Any] = {}
+        with _discarded_on_failure(destination):
+            write = self._jsonl if self.file_format == "jsonl" else self._spooled
+            fill = functools.partial(write, records, progress=progress, columns=columns)
+            entry = _write_aside(destination, name, self.checksum, progress, fill)
             destination.place([name], self.overwrite)
-            file_entry = {
-                "name": name,
-                "uri": destination.uri(name),
-                "rows": rows,
-                "bytes": writer.bytes,
-                **writer.digest(),
-            }
             manifest_uri = destination.write_manifest(
-                {
-                    "object": self.object_name,
-                    "criteria": criteria,
-                    "format": self.file_format,
-                    "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "files": [file_entry],
-                    "total_rows": rows,
-                    "total_bytes": writer.bytes,
-                }
+                _manifest([entry], object=self.object_name, criteria=criteria, format=self.file_format)
             )
-        except BaseException:
-            destination.discard()
-            raise
-        self.delivery.written(destination.base, uri(destination.base), [file_entry], list(columns))
         self.log.info(
             "Wrote %s %s records to %s; manifest %s",
-            f"{rows:,}",
+            f"{entry['rows']:,}",
             self.object_name,
-            file_entry["uri"],
+            entry["uri"],
             manifest_uri,
         )
-        return [str(file_entry["uri"])]
+        self.delivery.written(destination.base, uri(destination.base), [entry], list(columns))
+        emit_asset_events(self, context, self.delivery)
+        return [str(entry["uri"])]
+
+    @staticmethod
+    def _jsonl(
+        records: Iterator[dict[str, Any]],
+        writer: CountingWriter,
+        *,
+        progress: Progress,
+        columns: dict[str, Any],
+    ) -> int:
+        """One JSON line a record, as it arrives; ``columns`` gathers every field name seen."""
+        rows = 0
+        for rows, record in enumerate(records, start=1):  # noqa: B007
+            columns.update(dict.fromkeys(record))
+            line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")
+            writer.write(line)
+            progress.add_bytes(len(line))
+        return rows
 
     def _spooled(
-        self, records: Iterator[dict[str, Any]], writer: CountingWriter, progress: Progress
-    ) -> tuple[int, dict[str, set[str]]]:
-        columns: dict[str, set[str]] = {}
+        self,
+        records: Iterator[dict[str, Any]],
+        writer: CountingWriter,
+        *,
+        progress: Progress,
+        columns: dict[str, Any],
+    ) -> int:
+        """CSV or Parquet with the union of the records' fields (``columns``: name -> kinds seen)."""
         rows = 0
         with tempfile.TemporaryFile("w+b") as spool:
             for record in records:
@@ -579,4 +562,4 @@ class PardotQueryToObjectStorageOperator(BaseOperator):
             else:
                 records_to_parquet(lines, names, columns, writer)
         progress.add_bytes(writer.bytes)
-        return rows, columns
+        return rows

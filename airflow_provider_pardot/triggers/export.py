@@ -14,7 +14,8 @@ from airflow_provider_pardot.exceptions import (
     PardotRateLimitError,
     PardotValidationError,
 )
-from airflow_provider_pardot.utils.exports import COMPLETE, failure_reason
+from airflow_provider_pardot.utils.exports import ExportOutcome, export_status
+from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -54,7 +55,7 @@ class PardotExportTrigger(BaseTrigger):
     def __init__(
         self,
         export_id: int | str,
-        pardot_conn_id: str = "pardot_default",
+        pardot_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 60.0,
         end_time: float | None = None,
         *,
@@ -131,37 +132,15 @@ class PardotExportTrigger(BaseTrigger):
                 if delay:
                     await asyncio.sleep(delay)
                 polled_at = time.monotonic()
-                try:
-                    export = await hook.get_export(self.export_id)
-                except _FINAL_ERRORS:
-                    raise
-                except Exception as err:
-                    failures += 1
-                    if failures >= self.max_poll_failures:
-                        raise
-                    self.log.warning(
-                        "Reading Pardot export %s failed (%s); %d of %d failures allowed in a row",
-                        self.export_id,
-                        err,
-                        failures,
-                        self.max_poll_failures,
-                    )
-                else:
-                    failures = 0
-                    reason = failure_reason(export)
-                    if reason:
-                        yield self._event("failed", reason, export, hook)
+                read, failures = await self._poll(hook, failures)
+                if read is not None:
+                    export = read
+                    status = export_status(export)
+                    if status.outcome is not ExportOutcome.RUNNING:
+                        outcome = "success" if status.complete else "failed"
+                        yield self._event(outcome, status.message, export, hook)
                         return
-                    if export.get("state") == COMPLETE:
-                        yield self._event(
-                            "success",
-                            f"Pardot export {self.export_id} is Complete with "
-                            f"{len(export.get('resultRefs') or [])} result file(s).",
-                            export,
-                            hook,
-                        )
-                        return
-                    self.log.info("Pardot export %s is %s", self.export_id, export.get("state"))
+                    self.log.info("%s", status.message)
                 # a fixed rate: the next poll is one interval after this one began
                 delay = max(0.0, self.poll_interval - (time.monotonic() - polled_at))
                 if self.end_time is not None and time.time() >= self.end_time:
@@ -180,3 +159,26 @@ class PardotExportTrigger(BaseTrigger):
                 export,
                 hook,
             )
+
+    async def _poll(self, hook: Any, failures: int) -> tuple[dict[str, Any] | None, int]:
+        """
+        Read the export once: ``(export, 0)``, or ``(None, failures + 1)`` after a failure another poll may fix.
+
+        Raises when it cannot: a final error, or ``max_poll_failures`` failures in a row.
+        """
+        try:
+            return await hook.get_export(self.export_id), 0
+        except _FINAL_ERRORS:
+            raise
+        except Exception as err:
+            failures += 1
+            if failures >= self.max_poll_failures:
+                raise
+            self.log.warning(
+                "Reading Pardot export %s failed (%s); %d of %d failures allowed in a row",
+                self.export_id,
+                err,
+                failures,
+                self.max_poll_failures,
+            )
+            return None, failures

@@ -15,22 +15,28 @@ if TYPE_CHECKING:
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_LIFETIME_SECONDS = 180
+#: Why a refused ``access_token`` connection fails instead of refreshing, and what to change.
+ACCESS_TOKEN_REJECTED = (
+    "The connection's access_token was rejected and auth_type access_token cannot fetch a new one: "
+    "put a fresh token in the connection, or use a flow that can refresh (client_credentials, "
+    "password, refresh_token, jwt_bearer)."
+)
 
 
 def token_endpoint(config: PardotConnectionConfig) -> str:
-    return f"{config.token_url}{TOKEN_PATH}"
+    return f"{config.login_url}{TOKEN_PATH}"
 
 
 def jwt_audience(config: PardotConnectionConfig) -> str:
     """Salesforce wants login.salesforce.com, or test.salesforce.com for sandboxes, as ``aud``."""
     if config.jwt_audience:
         return config.jwt_audience
-    host = urlsplit(config.token_url).netloc.lower()
+    host = urlsplit(config.login_url).netloc.lower()
     if host == "test.salesforce.com" or ".sandbox." in host:
         return "https://test.salesforce.com"
     if host.endswith("salesforce.com"):
         return "https://login.salesforce.com"
-    return config.token_url
+    return config.login_url
 
 
 def jwt_assertion(config: PardotConnectionConfig) -> str:
@@ -78,11 +84,7 @@ def token_request_form(config: PardotConnectionConfig) -> dict[str, str]:
     elif flow == "jwt_bearer":
         form = {"grant_type": JWT_GRANT, "assertion": jwt_assertion(config)}
     else:
-        raise PardotAuthError(
-            "The connection's access_token was rejected and auth_type access_token cannot fetch a new one: "
-            "put a fresh token in the connection, or use a flow that can refresh (client_credentials, "
-            "password, refresh_token, jwt_bearer)."
-        )
+        raise PardotAuthError(ACCESS_TOKEN_REJECTED)
     return {k: str(v) for k, v in form.items() if v is not None}
 
 
@@ -105,6 +107,6 @@ def read_token_response(status: int, raw: bytes, endpoint: str) -> str:
         detail = f"HTTP {status}"
     raise PardotAuthError(
         f"Salesforce refused the token request at {endpoint} ({detail}). Check the connection's "
-        "client_id/client_secret and credentials, and that token_url matches the org (login, test, or My Domain).",
+        "client_id/client_secret and credentials, and that login_url matches the org (login, test, or My Domain).",
         http_status=status,
     )

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_pardot.exceptions import PardotValidationError
-from airflow_provider_pardot.utils.endpoints import DEFAULT_API_HOST, DEFAULT_TOKEN_URL
+from airflow_provider_pardot.utils.endpoints import DEFAULT_API_HOST, DEFAULT_LOGIN_URL
+from airflow_provider_pardot.utils.form import parse_bool
 from airflow_provider_pardot.utils.usage import DailyBudget
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 AUTH_TYPES = ("client_credentials", "password", "refresh_token", "jwt_bearer", "access_token")
 BUSINESS_UNIT_ID = re.compile(r"0Uv[0-9A-Za-z]{15}")
@@ -45,7 +49,7 @@ class PardotConnectionConfig:
     host: str
     business_unit_id: str
     auth_type: str
-    token_url: str
+    login_url: str
     login: str | None = None
     password: str | None = None
     client_id: str | None = None
@@ -65,7 +69,7 @@ class PardotConnectionConfig:
     def __repr__(self) -> str:  # never show secrets
         return (
             f"PardotConnectionConfig(host={self.host!r}, business_unit_id={self.business_unit_id!r}, "
-            f"auth_type={self.auth_type!r}, token_url={self.token_url!r})"
+            f"auth_type={self.auth_type!r}, login_url={self.login_url!r})"
         )
 
     @property
@@ -143,14 +147,30 @@ def _choice(name: str, value: Any, default: int, allowed: tuple[int, ...]) -> in
 def _bool(name: str, value: Any, default: bool) -> bool:
     if value is None or value == "":
         return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise PardotValidationError(f"{name}={value!r} must be true or false.")
+    return parse_bool(name, value)
+
+
+def _login_url(get: Callable[[str], Any]) -> str:
+    """``login_url``, or the ``token_url`` extra that existing connections saved (Airflow masks that name)."""
+    if get("login_url"):
+        return _url("login_url", get("login_url"))
+    if get("token_url"):
+        return _url("token_url", get("token_url"))
+    return DEFAULT_LOGIN_URL
+
+
+def _business_unit_id(value: Any) -> str:
+    if not value:
+        raise PardotValidationError(
+            "The Pardot connection needs business_unit_id in its extra: the 18-character id starting with "
+            "0Uv (Salesforce Setup > Account Engagement > Business Unit Setup)."
+        )
+    if not BUSINESS_UNIT_ID.fullmatch(str(value)):
+        raise PardotValidationError(
+            f"business_unit_id={value!r} is not a Pardot business unit id: it must be 18 "
+            "characters starting with 0Uv (e.g. 0Uv5g000000AbCdCAA)."
+        )
+    return str(value)
 
 
 def build_config(
@@ -163,17 +183,7 @@ def build_config(
         value = extra.get(name, extra.get(f"extra__pardot__{name}"))
         return value.strip() if isinstance(value, str) else value
 
-    business_unit_id = get("business_unit_id")
-    if not business_unit_id:
-        raise PardotValidationError(
-            "The Pardot connection needs business_unit_id in its extra: the 18-character id starting with "
-            "0Uv (Salesforce Setup > Account Engagement > Business Unit Setup)."
-        )
-    if not BUSINESS_UNIT_ID.fullmatch(str(business_unit_id)):
-        raise PardotValidationError(
-            f"business_unit_id={business_unit_id!r} is not a Pardot business unit id: it must be 18 "
-            "characters starting with 0Uv (e.g. 0Uv5g000000AbCdCAA)."
-        )
+    business_unit_id = _business_unit_id(get("business_unit_id"))
     fields = {
         "login": login or None,
         "password": password or None,
@@ -199,9 +209,9 @@ def build_config(
         )
     return PardotConnectionConfig(
         host=_url("host", host or DEFAULT_API_HOST),
-        business_unit_id=str(business_unit_id),
+        business_unit_id=business_unit_id,
         auth_type=auth_type,
-        token_url=_url("token_url", get("token_url") or DEFAULT_TOKEN_URL),
+        login_url=_login_url(get),
         jwt_audience=get("jwt_audience") or None,
         api_version=_choice("api_version", get("api_version"), 4, API_VERSIONS),
         export_api_version=_choice("export_api_version", get("export_api_version"), 5, EXPORT_API_VERSIONS),

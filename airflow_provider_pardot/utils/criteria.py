@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from airflow_provider_pardot.exceptions import PardotValidationError
+from airflow_provider_pardot.utils.form import pardot_bool, parse_bool
 
 #: The relative values every Pardot date criterion accepts.
 DATE_KEYWORDS = ("today", "yesterday", "last_7_days", "this_month", "last_month")
@@ -152,8 +153,60 @@ def _positive_int(name: str, value: Any) -> int:
     return number
 
 
+def _boolean_criterion(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """
+    A boolean criterion as ``1``/``0`` (Pardot reads ``false`` as true, the PHP way).
+
+    A three-way criterion (``deleted``: true, false or all) is an enum Pardot matches by its
+    documented words (error 27 when it is anything else), so it keeps them.
+    """
+    text = str(value).strip().lower()
+    if "all" in allowed:
+        if text not in allowed:
+            raise PardotValidationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
+        return text
+    try:
+        return pardot_bool(parse_bool(name, value))
+    except PardotValidationError:
+        raise PardotValidationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.") from None
+
+
 def supported_objects() -> str:
     return ", ".join(sorted(QUERY_CRITERIA))
+
+
+def _criterion(object_name: str, spec: ObjectCriteria, name: str, value: Any) -> Any:
+    """One criterion as a request parameter, or :class:`PardotValidationError` naming what is accepted."""
+    if name == "output":
+        if value not in OUTPUT_VALUES:
+            raise PardotValidationError(f"output must be one of {', '.join(OUTPUT_VALUES)}, not {value!r}.")
+        return value
+    if name == "sort_by":
+        if value not in spec.sorts:
+            raise PardotValidationError(
+                f"sort_by={value!r} is not a sort option of {object_name}. Use one of {', '.join(spec.sorts)}."
+            )
+        return value
+    if name == "sort_order":
+        if value not in ("ascending", "descending"):
+            raise PardotValidationError(f"sort_order must be 'ascending' or 'descending', not {value!r}.")
+        return value
+    if name in spec.dates:
+        return format_date_criterion(name, value)
+    if name in spec.integers:
+        return _positive_int(name, value)
+    if name in spec.booleans:
+        return _boolean_criterion(name, value, spec.booleans[name])
+    if name in spec.strings:
+        if isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        if not str(value).strip():
+            raise PardotValidationError(f"{name} must not be empty.")
+        return str(value)
+    raise PardotValidationError(
+        f"{name!r} is not a query criterion of {object_name}. Documented criteria: "
+        f"{', '.join(spec.names)}; plus output, sort_by, sort_order."
+    )
 
 
 def validate_query(object_name: str, criteria: dict[str, Any]) -> dict[str, Any]:
@@ -177,43 +230,7 @@ def validate_query(object_name: str, criteria: dict[str, Any]) -> dict[str, Any]
                 f"{name!r} is not accepted: query() pages through every matching record by id by itself "
                 "(use max_records= to stop early)."
             )
-        if name == "output":
-            if value not in OUTPUT_VALUES:
-                raise PardotValidationError(
-                    f"output must be one of {', '.join(OUTPUT_VALUES)}, not {value!r}."
-                )
-            params[name] = value
-        elif name == "sort_by":
-            if value not in spec.sorts:
-                raise PardotValidationError(
-                    f"sort_by={value!r} is not a sort option of {object_name}. Use one of {', '.join(spec.sorts)}."
-                )
-            params[name] = value
-        elif name == "sort_order":
-            if value not in ("ascending", "descending"):
-                raise PardotValidationError(f"sort_order must be 'ascending' or 'descending', not {value!r}.")
-            params[name] = value
-        elif name in spec.dates:
-            params[name] = format_date_criterion(name, value)
-        elif name in spec.integers:
-            params[name] = _positive_int(name, value)
-        elif name in spec.booleans:
-            text = str(value).lower() if not isinstance(value, str) else value
-            allowed = spec.booleans[name]
-            if text not in allowed:
-                raise PardotValidationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
-            params[name] = text
-        elif name in spec.strings:
-            if isinstance(value, (list, tuple)):
-                value = ",".join(str(v) for v in value)
-            if not str(value).strip():
-                raise PardotValidationError(f"{name} must not be empty.")
-            params[name] = str(value)
-        else:
-            raise PardotValidationError(
-                f"{name!r} is not a query criterion of {object_name}. Documented criteria: "
-                f"{', '.join(spec.names)}; plus output, sort_by, sort_order."
-            )
+        params[name] = _criterion(object_name, spec, name, value)
     for low, high in (("id_greater_than", "id_less_than"),):
         if low in params and high in params and params[low] >= params[high]:
             raise PardotValidationError(f"{low} ({params[low]}) must be below {high} ({params[high]}).")

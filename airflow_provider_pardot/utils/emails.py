@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_pardot.exceptions import PardotValidationError
+from airflow_provider_pardot.utils.form import pardot_bool, parse_bool
+from airflow_provider_pardot.utils.ids import require_id
 
 UNSUBSCRIBE_TAGS = ("%%unsubscribe%%", "%%email_preference_center%%")
 
@@ -73,20 +75,6 @@ def _canonical(params: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, An
     return out
 
 
-def _positive_id(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise PardotValidationError(f"{name} must be a Pardot id (a positive integer), not {value!r}.")
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise PardotValidationError(
-            f"{name} must be a Pardot id (a positive integer), not {value!r}."
-        ) from None
-    if number <= 0:
-        raise PardotValidationError(f"{name} must be a Pardot id (a positive integer), not {value!r}.")
-    return number
-
-
 def _ids(name: str, value: Any) -> list[int]:
     if value is None:
         return []
@@ -94,7 +82,7 @@ def _ids(name: str, value: Any) -> list[int]:
         items = [v for v in str(value).split(",") if v.strip()]
     else:
         items = list(value)
-    return [_positive_id(f"{name} item", item) for item in items]
+    return [require_id(f"{name} item", item) for item in items]
 
 
 def scheduled_time_value(value: Any) -> str:
@@ -122,7 +110,7 @@ def _validate_content(params: dict[str, Any]) -> None:
         )
     for name in ID_PARAMS:
         if _given(params, name):
-            _positive_id(name, params[name])
+            require_id(name, params[name])
     template = _given(params, "email_template_id")
     content = [n for n in ("text_content", "html_content") if _given(params, n)]
     if template and content:
@@ -158,6 +146,9 @@ def _validate_content(params: dict[str, Any]) -> None:
             raise PardotValidationError(f"{name}={params[name]!r} is not an email address.")
     if _given(params, "scheduled_time"):
         scheduled_time_value(params["scheduled_time"])
+    for name in BOOLEAN_PARAMS:
+        if _given(params, name):
+            parse_bool(name, params[name])
     if "tags" in params and params["tags"] is not None:
         tags = [params["tags"]] if isinstance(params["tags"], str) else list(params["tags"])
         if any(not str(t).strip() for t in tags):
@@ -186,7 +177,7 @@ def validate_one_to_one_send(
             + (" (both were given)." if has_id else " (neither was given).")
         )
     if has_id:
-        _positive_id("prospect_id", prospect_id)
+        require_id("prospect_id", prospect_id)
     elif not _EMAIL.fullmatch(str(prospect_email).strip()):
         raise PardotValidationError(f"prospect_email={prospect_email!r} is not an email address.")
     listed = [k for k in params if k.rstrip("[]") in LIST_ONLY_PARAMS]
@@ -200,7 +191,7 @@ def validate_one_to_one_send(
 
 
 def send_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The form body of a send: arrays as repeated ``name[]``, ISO times, booleans only when true."""
+    """The form body of a send: arrays as repeated ``name[]``, ISO times, flags as ``1`` only when set."""
     form: dict[str, Any] = {}
     for key, value in params.items():
         name = key[:-2] if key.endswith("[]") else key
@@ -213,9 +204,9 @@ def send_params(params: dict[str, Any]) -> dict[str, Any]:
             if items:
                 form[f"{name}[]"] = [str(v) for v in items]
         elif name in BOOLEAN_PARAMS:
-            # Some Pardot endpoints read any value, "false" included, as true: send only true.
-            if str(value).lower() in ("true", "1", "yes"):
-                form[name] = "true"
+            # Every flag defaults to false: a false one is left out, a true one goes out as 1.
+            if _given(params, key) and parse_bool(name, value):
+                form[name] = pardot_bool(True)
         elif name == "scheduled_time":
             form[name] = scheduled_time_value(value)
         else:

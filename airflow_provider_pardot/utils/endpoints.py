@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-#: Salesforce's OAuth token endpoint, relative to the connection's ``token_url``.
+#: Salesforce's OAuth token endpoint, relative to the connection's ``login_url``.
 TOKEN_PATH = "/services/oauth2/token"
 
 DEFAULT_API_HOST = "https://pi.pardot.com"
-DEFAULT_TOKEN_URL = "https://login.salesforce.com"
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 
 #: The key a v3/v4 response uses for each object's rows (``result.<key>`` in a query).
 RESULT_KEYS: dict[str, str] = {

@@ -125,13 +125,13 @@ def error_from_xml(raw: bytes, http_status: int | None) -> PardotApiError | None
     return make_error("; ".join(messages) or "Pardot reported a failure", code=code, http_status=http_status)
 
 
-def error_from_response(
-    raw: bytes, content_type: str, http_status: int, *, parsed: Any = None
-) -> PardotApiError | None:
+def error_from_response(raw: bytes, http_status: int, *, parsed: Any = None) -> PardotApiError | None:
     """
     Recognise an error in any of Pardot's shapes; ``None`` when the response is a success.
 
-    A non-2xx status without a recognisable Pardot body becomes a bare HTTP error.
+    The body is read for its shape whatever the declared content type (a proxy or an old
+    account may label it wrongly). A non-2xx status without a recognisable Pardot body becomes
+    a bare HTTP error.
 
     :param parsed: the body already decoded from JSON, when the caller has it
     """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from airflow_provider_pardot.exceptions import PardotValidationError
@@ -18,16 +19,13 @@ from airflow_provider_pardot.utils.criteria import DATE_KEYWORDS, RELATIVE_DATE
 from airflow_provider_pardot.utils.responses import as_list
 
 MAX_EXPORT_FIELDS = 150
+#: Seconds a task waits for an export by default: Pardot cancels exports not finished within 7 days.
+DEFAULT_EXPORT_TIMEOUT = 7 * 24 * 3600
 
-# Export states (v3/v4 "state", v5 "status").
+# Export states (v3/v4 "state", v5 "status"); Waiting and Processing mean it is still running.
 COMPLETE = "Complete"
 FAILED = "Failed"
 CANCELED = "Canceled"
-WAITING = "Waiting"
-PROCESSING = "Processing"
-FINISHED_STATES = frozenset({COMPLETE, FAILED, CANCELED})
-#: States after which an export never completes.
-TERMINAL_FAILURES = frozenset({FAILED, CANCELED})
 
 
 @dataclass(frozen=True)
@@ -166,16 +164,7 @@ def validate_export(
     now: datetime | None = None,
 ) -> None:
     """Refuse an export Pardot would refuse, with a message that says what to change."""
-    table = EXPORT_PROCEDURES.get(object_name)
-    if table is None:
-        raise PardotValidationError(
-            f"{object_name!r} cannot be exported. Exportable objects: {', '.join(EXPORT_PROCEDURES)}."
-        )
-    spec = table.get(procedure)
-    if spec is None:
-        raise PardotValidationError(
-            f"{procedure!r} is not an export procedure of {object_name}; use one of {', '.join(table)}."
-        )
+    spec = _procedure(object_name, procedure)
     if not isinstance(arguments, dict):
         raise PardotValidationError(f"arguments must be a dict of procedure arguments, not {arguments!r}.")
     unknown = [a for a in arguments if a not in spec.arguments]
@@ -186,7 +175,29 @@ def validate_export(
         )
     if arguments.get(spec.after) in (None, ""):
         raise PardotValidationError(f"{object_name}.{procedure} needs the argument {spec.after!r}.")
-    now = now or datetime.now(UTC)
+    _check_date_range(spec, arguments, now or datetime.now(UTC))
+    _check_flags(spec, arguments)
+    if fields is not None:
+        _check_fields(fields)
+    _check_options(options or {}, api_version)
+
+
+def _procedure(object_name: str, procedure: str) -> Procedure:
+    table = EXPORT_PROCEDURES.get(object_name)
+    if table is None:
+        raise PardotValidationError(
+            f"{object_name!r} cannot be exported. Exportable objects: {', '.join(EXPORT_PROCEDURES)}."
+        )
+    spec = table.get(procedure)
+    if spec is None:
+        raise PardotValidationError(
+            f"{procedure!r} is not an export procedure of {object_name}; use one of {', '.join(table)}."
+        )
+    return spec
+
+
+def _check_date_range(spec: Procedure, arguments: dict[str, Any], now: datetime) -> None:
+    """``*_before`` after ``*_after``, and at most one year (measured to now without ``*_before``)."""
     after, _ = _parse_time(spec.after, arguments[spec.after], now)
     if arguments.get(spec.before) not in (None, ""):
         before, _ = _parse_time(spec.before, arguments[spec.before], now)
@@ -202,6 +213,10 @@ def validate_export(
             f"An export covers at most one year: {spec.after} ({arguments[spec.after]}) to {end_name} is longer. "
             "Split it into several exports."
         )
+
+
+def _check_flags(spec: Procedure, arguments: dict[str, Any]) -> None:
+    """The deleted flag, visitor activity types and the prospect-only flag."""
     if spec.deleted and spec.deleted in arguments:
         value = arguments[spec.deleted]
         text = str(value).lower() if isinstance(value, bool) else str(value)
@@ -221,18 +236,23 @@ def validate_export(
     for flag in ("prospect_only", "prospectOnly"):
         if flag in arguments and str(arguments[flag]).lower() not in ("true", "false"):
             raise PardotValidationError(f"{flag} must be true or false, not {arguments[flag]!r}.")
-    if fields is not None:
-        if isinstance(fields, str) or not all(isinstance(f, str) and f.strip() for f in fields):
-            raise PardotValidationError("fields must be a list of field names.")
-        if not fields:
-            raise PardotValidationError("fields must not be empty; leave it out to export every field.")
-        if len(fields) > MAX_EXPORT_FIELDS:
-            raise PardotValidationError(
-                f"An export takes at most {MAX_EXPORT_FIELDS} fields; {len(fields)} were given."
-            )
-        if len(set(fields)) != len(fields):
-            raise PardotValidationError("fields lists a field more than once.")
-    for name, value in (options or {}).items():
+
+
+def _check_fields(fields: list[str]) -> None:
+    if isinstance(fields, str) or not all(isinstance(f, str) and f.strip() for f in fields):
+        raise PardotValidationError("fields must be a list of field names.")
+    if not fields:
+        raise PardotValidationError("fields must not be empty; leave it out to export every field.")
+    if len(fields) > MAX_EXPORT_FIELDS:
+        raise PardotValidationError(
+            f"An export takes at most {MAX_EXPORT_FIELDS} fields; {len(fields)} were given."
+        )
+    if len(set(fields)) != len(fields):
+        raise PardotValidationError("fields lists a field more than once.")
+
+
+def _check_options(options: dict[str, Any], api_version: int) -> None:
+    for name, value in options.items():
         if name not in V5_OPTIONS:
             raise PardotValidationError(
                 f"{name!r} is not an export option; options are {', '.join(V5_OPTIONS)}."
@@ -260,12 +280,7 @@ def export_create_body(
     """The JSON body of an export create request."""
     args: dict[str, Any] = {}
     for name, value in arguments.items():
-        if name.endswith(("_after", "_before")):
-            args[name] = _parse_time(name, value)[1]
-        elif isinstance(value, bool):
-            args[name] = value
-        else:
-            args[name] = value
+        args[name] = _parse_time(name, value)[1] if name.endswith(("_after", "_before")) else value
     body: dict[str, Any] = {"object": object_name, "procedure": {"name": procedure, "arguments": args}}
     if fields:
         body["fields"] = list(fields)
@@ -308,14 +323,58 @@ def normalise_export_list(body: Any) -> list[dict[str, Any]]:
     return [normalise_export(row) for row in rows]
 
 
-def failure_reason(export: dict[str, Any]) -> str | None:
-    """Why an export can never be downloaded, or ``None`` while it still can."""
-    state = export.get("state")
-    if state in TERMINAL_FAILURES:
-        return f"Pardot export {export.get('id')} ended in state {state}."
-    if export.get("isExpired"):
-        return (
-            f"Pardot export {export.get('id')} has expired (state {state}): its result files are gone "
-            "(Pardot keeps them 7 days). Create a new export."
+class ExportOutcome(Enum):
+    """What an export's state means for a task that waits for it."""
+
+    #: Complete and not expired: its result files can be downloaded (none when there was no data).
+    COMPLETE = "complete"
+    #: Failed, Canceled or expired: it will never be downloadable, waiting longer cannot help.
+    FAILED = "failed"
+    #: Waiting, Processing, or a state this provider does not know: wait.
+    RUNNING = "running"
+
+
+@dataclass(frozen=True)
+class ExportStatus:
+    """An export's :class:`ExportOutcome`, and a sentence saying so (for the log, or the error)."""
+
+    outcome: ExportOutcome
+    message: str
+
+    @property
+    def complete(self) -> bool:
+        return self.outcome is ExportOutcome.COMPLETE
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome is ExportOutcome.FAILED
+
+
+#: The documented states by their lower-case names (and the British spelling of Canceled).
+_STATES = {state.lower(): state for state in (COMPLETE, FAILED, CANCELED)} | {"cancelled": CANCELED}
+
+
+def export_status(export: Any) -> ExportStatus:
+    """
+    Read an export's state: the one place that decides whether it is complete, failed (and why) or running.
+
+    ``export`` is an export as any Export API version answers it (v3/v4 ``{"export": {"state": ...}}``,
+    v5 ``{"status": ...}``) or as the hook normalises it. States are read without regard to case.
+    """
+    record = normalise_export(export)
+    name, state = record["id"], record["state"]
+    known = _STATES.get(str(state).strip().lower())
+    if known in (FAILED, CANCELED):
+        return ExportStatus(ExportOutcome.FAILED, f"Pardot export {name} ended in state {state}.")
+    if record["isExpired"]:
+        return ExportStatus(
+            ExportOutcome.FAILED,
+            f"Pardot export {name} has expired (state {state}): its result files are gone "
+            "(Pardot keeps them 7 days). Create a new export.",
         )
-    return None
+    if known == COMPLETE:
+        files = len(record["resultRefs"])
+        return ExportStatus(
+            ExportOutcome.COMPLETE, f"Pardot export {name} is Complete with {files} result file(s)."
+        )
+    return ExportStatus(ExportOutcome.RUNNING, f"Pardot export {name} is {state}.")

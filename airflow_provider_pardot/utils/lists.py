@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_pardot.exceptions import PardotValidationError
+from airflow_provider_pardot.utils.form import parse_bool
 
 EDITABLE_LIST_FIELDS = ("name", "is_public", "title", "description", "is_crm_visible")
 BOOLEAN_LIST_FIELDS = ("is_public", "is_crm_visible")
@@ -27,6 +28,5 @@ def validate_list_fields(fields: dict[str, Any], *, creating: bool) -> None:
     if "name" in fields and fields["name"] is not None and not str(fields["name"]).strip():
         raise PardotValidationError("A Pardot list's name cannot be empty.")
     for name in BOOLEAN_LIST_FIELDS:
-        value = fields.get(name)
-        if value is not None and not isinstance(value, bool) and str(value).lower() not in ("true", "false"):
-            raise PardotValidationError(f"{name} must be true or false, not {value!r}.")
+        if fields.get(name) is not None:
+            parse_bool(name, fields[name])

@@ -1,7 +1,7 @@
 """
 When a failed request may be sent again, and how long to wait first.
 
-The rule is the same for the sync hook and the async client:
+:mod:`airflow_provider_pardot.utils.pipeline` applies these rules for both hooks:
 
 - idempotent requests (reads, queries, downloads) retry on connection errors, timeouts, HTTP 5xx,
   error 66 (too many concurrent requests) and Pardot's "try again" errors (183, 214);
@@ -9,7 +9,7 @@ The rule is the same for the sync hook and the async client:
   was never made) or Pardot refused them before doing anything (66); after a read timeout, a
   reset or a 5xx the action may have happened, so they are never repeated;
 - error 122 (daily allocation spent) is never retried;
-- error 184 / HTTP 401 gets one token refresh and one replay, handled by the hook itself.
+- error 184 / HTTP 401 gets one token refresh and one replay (see ``pipeline.decide``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ def cache_key(config: PardotConnectionConfig) -> str:
     ident = "\x00".join(
         str(v)
         for v in (
-            config.token_url,
+            config.login_url,
             config.auth_type,
             config.client_id,
             config.login,

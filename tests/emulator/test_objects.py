@@ -194,7 +194,7 @@ def test_reads(api, emulator):
 def test_email_read_stats_and_templates(api):
     e = api.get("/api/email/version/4/do/read/id/60001").json()["email"]
     assert set(e["message"]) == {"text", "html"}
-    e = api.get("/api/email/version/4/do/read/id/60001", include_message="false").json()["email"]
+    e = api.get("/api/email/version/4/do/read/id/60001", include_message="0").json()["email"]
     assert "message" not in e
     assert e["id"] == 60001
     s = api.get("/api/email/version/4/do/stats/id/60001").json()["stats"]

@@ -86,7 +86,7 @@ def set_connection(emulator: EmulatorControl, **extra) -> None:
             "business_unit_id": BUSINESS_UNIT_ID,
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
-            "token_url": emulator.url,
+            "login_url": emulator.url,
             "auth_type": "password",
             "max_retries": 10,
             "retry_backoff": 0.01,

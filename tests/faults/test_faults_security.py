@@ -245,27 +245,27 @@ def test_ca_bundle_from_the_environment_but_never_over_verify_false(
     with ForwardingProxy(emulator.url, tls=True, workdir=tmp_path / "tls") as pardot:
         monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pardot.ca))
-        make_conn(host=pardot.url, token_url=pardot.url, max_retries=0)
+        make_conn(host=pardot.url, login_url=pardot.url, max_retries=0)
         hook = PardotHook()
         assert hook.session.verify == pardot.ca
         rid = emulator.records("list")[0]
         assert hook.read("list", rid)["id"] == rid  # trusted through the bundle
         # a connection that turns verification off stays off, whatever the environment says
-        make_conn(host=pardot.url, token_url=pardot.url, verify_ssl=False)
+        make_conn(host=pardot.url, login_url=pardot.url, verify_ssl=False)
         assert PardotHook().session.verify is False
 
 
 def test_self_signed_certificate_refused_unless_disabled(emulator, make_conn, figures, tmp_path):
     with ForwardingProxy(emulator.url, tls=True, workdir=tmp_path / "tls") as pardot:
         assert pardot.url.startswith("https://")
-        make_conn(host=pardot.url, token_url=pardot.url, max_retries=0)
+        make_conn(host=pardot.url, login_url=pardot.url, max_retries=0)
         with pytest.raises(PardotApiError) as err:
             PardotHook().read("list", emulator.records("list")[0])
         refused_requests = len(emulator.requests())
         refused_message = str(err.value)
 
         TOKENS.clear()
-        make_conn(host=pardot.url, token_url=pardot.url, verify_ssl=False)
+        make_conn(host=pardot.url, login_url=pardot.url, verify_ssl=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # urllib3's InsecureRequestWarning
             rid = emulator.records("list")[0]

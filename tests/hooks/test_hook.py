@@ -315,7 +315,35 @@ class TestConnection:
 
         info = get_provider_info()
         assert info["package-name"] == "airflow-provider-pardot"
-        assert "business_unit_id" in info["connection-types"][0]["conn-fields"]
+        fields = info["connection-types"][0]["conn-fields"]
+        assert "business_unit_id" in fields
+
+    def test_form_shows_login_url_not_a_name_airflow_masks(self):
+        # Airflow masks every extra whose name contains "token" ("***" in the form and in logs).
+        from airflow_provider_pardot.get_provider_info import get_provider_info
+
+        (conn_type,) = get_provider_info()["connection-types"]
+        assert "login_url" in conn_type["conn-fields"]
+        assert "login_url" in PardotHook.get_ui_field_behaviour()["placeholders"]
+        shown = [*conn_type["conn-fields"], *conn_type["ui-field-behaviour"]["placeholders"]]
+        assert not [name for name in shown if "token" in name and name not in ("refresh_token", "access_token")]
+
+    def test_legacy_form_widgets_show_login_url(self):
+        pytest.importorskip("flask_appbuilder")  # the 2.11 / 3.0-3.1 form
+        widgets = PardotHook.get_connection_form_widgets()
+        assert "login_url" in widgets
+        assert "token_url" not in widgets
+
+    def test_legacy_token_url_still_reaches_the_token_endpoint(self, emulator, make_conn):
+        hook = PardotHook(pardot_conn_id=make_conn(login_url=None, token_url=emulator.url))
+        assert hook.config.login_url == emulator.url
+        assert list(hook.query("list", max_records=1))
+        assert emulator.state()["tokens_issued"] == 1
+
+    def test_login_url_wins_over_token_url(self, emulator, make_conn):
+        hook = PardotHook(pardot_conn_id=make_conn(token_url="http://127.0.0.1:9"))
+        assert list(hook.query("list", max_records=1))
+        assert emulator.state()["tokens_issued"] == 1
 
 
 class TestAsyncHook:

@@ -49,7 +49,7 @@ class TestEmailReads:
         (req,) = api_requests(emulator)
         assert req["method"] == "GET"
         assert req["path"] == f"/api/email/version/4/do/read/id/{email_id}"
-        assert req["query"]["include_message"] == ["true"]
+        assert req["query"]["include_message"] == ["1"]
 
     def test_read_without_message(self, emulator, hook):
         email_id = emulator.records("email")[1]
@@ -58,7 +58,7 @@ class TestEmailReads:
         assert "message" not in email
         assert email["subject"]
         (req,) = api_requests(emulator)
-        assert req["query"]["include_message"] == ["false"]
+        assert req["query"]["include_message"] == ["0"]
 
     def test_unknown_email(self, emulator, hook):
         with pytest.raises(PardotApiError) as err:
@@ -96,7 +96,7 @@ class TestEmailTemplates:
         assert "%%unsubscribe%%" in template["textMessage"]
         (req,) = api_requests(emulator)
         assert req["path"] == f"/api/emailTemplate/version/4/do/read/id/{template_id}"
-        assert req["query"]["archived"] == ["false"]
+        assert req["query"]["archived"] == ["0"]
 
     def test_archived_template_needs_the_flag(self, emulator, hook):
         archived_id = emulator.records("emailTemplate")[-1]  # the seeded recycle-bin template
@@ -106,7 +106,7 @@ class TestEmailTemplates:
         template = hook.get_email_template(archived_id, archived=True)
         assert template["id"] == archived_id
         assert template["isArchived"] == 1
-        assert api_requests(emulator)[-1]["query"]["archived"] == ["true"]
+        assert api_requests(emulator)[-1]["query"]["archived"] == ["1"]
 
     def test_list_one_to_one(self, emulator, hook):
         templates = hook.list_one_to_one_templates()
@@ -122,6 +122,57 @@ class TestEmailTemplates:
         assert paths == {"/api/emailTemplate/version/4/do/listOneToOne"}
 
 
+class TestBooleansGoOutAsOneOrZero:
+    """Pardot reads form values the PHP way (the string "false" is true): booleans go out as 1/0."""
+
+    def test_update_list_to_not_public_leaves_it_not_public(self, emulator, hook):
+        created = hook.create_list(name="Was public", is_public=True, is_crm_visible=True)
+        assert created["is_public"] is True
+        updated = hook.update_list(created["id"], is_public=False, is_crm_visible="false")
+        assert updated["is_public"] is False
+        assert updated["is_crm_visible"] is False
+        assert hook.read("list", created["id"])["is_public"] is False
+        create_req, update_req = (r for r in api_requests(emulator) if r["method"] == "POST")
+        assert create_req["form"]["is_public"] == ["1"]
+        assert update_req["form"] == {"is_public": ["0"], "is_crm_visible": ["0"]}
+
+    def test_every_boolean_form_and_query_value(self, emulator, hook):
+        email_id = emulator.records("email")[0]
+        hook.get_email(email_id, include_message=False)
+        hook.read("email", email_id, include_message=True)
+        hook.list_one_to_one_templates(archived=False)
+        reads = api_requests(emulator)
+        assert [r["query"].get("include_message") for r in reads[:2]] == [["0"], ["1"]]
+        assert reads[2]["query"]["archived"] == ["0"]
+        values = [v for r in reads for v in (*r["query"].values(), *r["form"].values())]
+        assert not [v for v in values if v in (["true"], ["false"], ["True"], ["False"])]
+
+    def test_send_flags_go_out_as_1(self, emulator, hook):
+        template_id = emulator.records("emailTemplate")[0]
+        prospect_id = emulator.records("prospect")[0]
+        hook.send_one_to_one_email(
+            prospect_id=prospect_id, campaign_id=1, email_template_id=template_id, operational_email="yes"
+        )
+        (send,) = [r for r in api_requests(emulator) if r["method"] == "POST"]
+        assert send["form"]["operational_email"] == ["1"]
+
+    def test_a_false_send_flag_is_left_out(self, emulator, hook):
+        template_id = emulator.records("emailTemplate")[0]
+        prospect_id = emulator.records("prospect")[0]
+        hook.send_one_to_one_email(
+            prospect_id=prospect_id, campaign_id=1, email_template_id=template_id, operational_email=False
+        )
+        (send,) = [r for r in api_requests(emulator) if r["method"] == "POST"]
+        assert "operational_email" not in send["form"]
+
+    def test_a_send_flag_that_is_not_a_boolean_is_refused_before_sending(self, emulator, hook):
+        with pytest.raises(PardotValidationError, match="operational_email must be true or false"):
+            hook.send_one_to_one_email(
+                prospect_id=1, campaign_id=1, email_template_id=1, operational_email="perhaps"
+            )
+        assert emulator.requests() == []
+
+
 class TestListCrud:
     def test_create_update_read_delete(self, emulator, hook):
         created = hook.create_list(
@@ -135,8 +186,8 @@ class TestListCrud:
         create_req = api_requests(emulator)[-1]
         assert create_req["method"] == "POST"
         assert create_req["path"] == "/api/list/version/4/do/create"
-        assert create_req["form"]["is_public"] == ["true"]
-        assert create_req["form"]["is_crm_visible"] == ["false"]
+        assert create_req["form"]["is_public"] == ["1"]
+        assert create_req["form"]["is_crm_visible"] == ["0"]
 
         updated = hook.update_list(list_id, description="Updated", is_crm_visible=True)
         assert updated["description"] == "Updated"

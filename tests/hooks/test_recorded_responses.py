@@ -35,8 +35,8 @@ def _v4(name: str) -> tuple[int, bytes, str]:
     ],
 )
 def test_query_pages_are_always_lists(name, count):
-    status, raw, ctype = _v4(name)
-    assert error_from_response(raw, ctype, status) is None
+    status, raw, _ = _v4(name)
+    assert error_from_response(raw, status) is None
     object_name = "listMembership" if name.startswith("listMembership") else "list"
     rows = responses.query_rows(responses.parse_body(raw), object_name)
     assert isinstance(rows, list)
@@ -45,20 +45,20 @@ def test_query_pages_are_always_lists(name, count):
 
 
 def test_list_create_and_delete_shapes():
-    status, raw, ctype = _v4("list-create.json")
+    status, raw, _ = _v4("list-create.json")
     created = responses.record(responses.parse_body(raw), "list")
     assert created["name"] == "(test) High Value"
     assert isinstance(created["id"], int)
     assert created["is_public"] is False
-    status, raw, ctype = _v4("list-delete-204.json")
+    status, raw, _ = _v4("list-delete-204.json")
     assert status == 204
-    assert error_from_response(raw, ctype, status) is None
+    assert error_from_response(raw, status) is None
     assert responses.parse_body(raw) is None
 
 
 def test_v4_json_error_with_http_400():
-    status, raw, ctype = _v4("error-4-prospect-read-by-email-http400.json")
-    error = error_from_response(raw, ctype, status)
+    status, raw, _ = _v4("error-4-prospect-read-by-email-http400.json")
+    error = error_from_response(raw, status)
     assert isinstance(error, PardotApiError)
     assert error.code == 4
     assert error.http_status == 400
@@ -66,9 +66,9 @@ def test_v4_json_error_with_http_400():
 
 
 def test_batch_failure_with_http_200_is_an_error():
-    status, raw, ctype = _v4("prospect-batchUpsert-partial-fail-http200.json")
+    status, raw, _ = _v4("prospect-batchUpsert-partial-fail-http200.json")
     assert status == 200
-    error = error_from_response(raw, ctype, status)
+    error = error_from_response(raw, status)
     assert error is not None
     assert "Invalid prospect email address" in error.message
 
@@ -83,7 +83,7 @@ def test_batch_failure_with_http_200_is_an_error():
 )
 def test_xml_errors(name, code, cls):
     raw = (RECORDED / "xml" / name).read_bytes()
-    error = error_from_response(raw, "text/xml", 200)
+    error = error_from_response(raw, 200)
     assert isinstance(error, cls)
     assert error.code == code
 
@@ -98,14 +98,14 @@ def test_xml_errors(name, code, cls):
 )
 def test_v5_errors(name, code):
     raw = (RECORDED / "v5-json" / name).read_bytes()
-    error = error_from_response(raw, "application/json", 400)
+    error = error_from_response(raw, 400)
     assert error is not None
     assert error.code == code
 
 
 def test_v5_success_is_not_an_error():
     raw = (RECORDED / "v5-json" / "emails-read-1-first-page.json").read_bytes()
-    assert error_from_response(raw, "application/json", 200) is None
+    assert error_from_response(raw, 200) is None
 
 
 def test_xml_list_query_and_read_match_json_values():

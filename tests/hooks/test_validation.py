@@ -44,7 +44,7 @@ class TestConnectionFields:
     def test_defaults(self):
         cfg = config(CREDS)
         assert cfg.host == "https://pi.pardot.com"
-        assert cfg.token_url == "https://login.salesforce.com"
+        assert cfg.login_url == "https://login.salesforce.com"
         assert (cfg.api_version, cfg.timeout, cfg.max_retries, cfg.verify_ssl) == (4, 60.0, 5, True)
 
     @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ class TestConnectionFields:
             ({"max_retries": "-1", **CREDS}, "must be at least 0"),
             ({"daily_request_budget": "lots", **CREDS}, "daily_request_budget='lots' is not valid"),
             ({"daily_request_budget": "150%", **CREDS}, "percentage"),
-            ({"token_url": "ftp://x", **CREDS}, "not an http(s) URL"),
+            ({"login_url": "ftp://x", **CREDS}, "not an http(s) URL"),
             ({"verify_ssl": "maybe", **CREDS}, "true or false"),
             ({}, "has no credentials"),
         ],
@@ -70,6 +70,25 @@ class TestConnectionFields:
     def test_bad_fields(self, extra, message):
         with pytest.raises(PardotValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
             build_config(host=None, login=None, password=None, extra={"business_unit_id": BU, **extra})
+
+    @pytest.mark.parametrize(
+        ("extra", "expected"),
+        [
+            ({"login_url": "https://test.salesforce.com"}, "https://test.salesforce.com"),
+            ({"token_url": "https://legacy.my.salesforce.com/"}, "https://legacy.my.salesforce.com"),
+            (
+                {"login_url": "https://test.salesforce.com", "token_url": "https://legacy.my.salesforce.com"},
+                "https://test.salesforce.com",
+            ),
+        ],
+        ids=["login_url", "legacy-token_url", "login_url-wins"],
+    )
+    def test_login_url_and_the_legacy_token_url(self, extra, expected):
+        assert config({**CREDS, **extra}).login_url == expected
+
+    def test_a_bad_legacy_token_url_is_named_as_given(self):
+        with pytest.raises(PardotValidationError, match="token_url='ftp://x' is not an http"):
+            config({**CREDS, "token_url": "ftp://x"})
 
     def test_host_with_credentials_refused_and_secrets_not_in_repr(self):
         with pytest.raises(PardotValidationError, match="without credentials"):
@@ -101,6 +120,13 @@ class TestCriteria:
             "deleted": "true",
             "list_id": 7,
         }
+
+    @pytest.mark.parametrize(("given", "sent"), [(True, "1"), (False, "0"), ("false", "0"), ("True", "1"), (0, "0")])
+    def test_boolean_criteria_go_out_as_1_or_0(self, given, sent):
+        # Pardot reads "false" as true, the PHP way; deleted (true/false/all) is an enum and keeps its words.
+        assert validate_query("visitorActivity", {"prospect_only": given}) == {"prospect_only": sent}
+        with pytest.raises(PardotValidationError, match="prospect_only must be one of true, false"):
+            validate_query("visitorActivity", {"prospect_only": "perhaps"})
 
     @pytest.mark.parametrize(
         ("obj", "criteria", "message"),

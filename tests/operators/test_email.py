@@ -140,11 +140,11 @@ class TestSendListEmail:
             "subject": "Our spring launch",
             "from_email": "marketing@example.com",
             "from_name": "Marketing",
-            "from_assigned_user": "true",
-            "from_account_owner": "true",
+            "from_assigned_user": "1",
+            "from_account_owner": "1",
             "replyto_email": "replies@example.com",
             "tags[]": ["spring", "launch"],
-            "operational_email": "true",
+            "operational_email": "1",
             "scheduled_time": "2030-10-31T17:00:00-04:00",
         }
         assert sent["suppression_list_ids"] == [lists[2], lists[3]]
@@ -248,7 +248,7 @@ class TestSendOneToOneEmail:
             "from_name": "Sales",
             "replyto_email": "replies@example.com",
             "tags[]": ["welcome"],
-            "operational_email": "true",
+            "operational_email": "1",
             "scheduled_time": "2030-01-02T03:04:05+00:00",
         }
 

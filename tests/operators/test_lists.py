@@ -77,10 +77,10 @@ class TestCreateList:
         assert (req["method"], req["path"]) == ("POST", CREATE_PATH)
         assert req["form"] == {
             "name": ["Spring 2030-03-01"],
-            "is_public": ["true"],
+            "is_public": ["1"],
             "title": ["Spring news"],
             "description": ["For everyone"],
-            "is_crm_visible": ["false"],
+            "is_crm_visible": ["0"],
         }
         assert record["id"] in emulator.records("list")
         assert ti.xcom["pardot_list"] == {"host": emulator.url, "list_id": record["id"]}
@@ -122,7 +122,7 @@ class TestUpdateList:
         assert record["is_crm_visible"] is True
         (req,) = api_requests(emulator)
         assert (req["method"], req["path"]) == ("POST", f"/api/list/version/4/do/update/id/{list_id}")
-        assert req["form"] == {"title": ["New title"], "is_crm_visible": ["true"]}
+        assert req["form"] == {"title": ["New title"], "is_crm_visible": ["1"]}
         assert ti.xcom["pardot_list"] == {"host": emulator.url, "list_id": list_id}
 
     def test_update_every_field(self, emulator, conn):
@@ -194,7 +194,7 @@ class TestValidationBeforeAnyRequest:
             (lambda: PardotUpdateListOperator(task_id="t", list_id=30001, name="  "), "name cannot be empty"),
             (
                 lambda: PardotUpdateListOperator(task_id="t", list_id="abc", name="x"),
-                "list_id must be a Pardot list id",
+                "list_id must be a Pardot id",
             ),
             (lambda: PardotUpdateListOperator(task_id="t", list_id=-4, name="x"), "list_id"),
             (lambda: PardotDeleteListOperator(task_id="t", list_id=None), "list_id"),

@@ -1,0 +1,148 @@
+"""
+What every Pardot operator, sensor and transfer shares.
+
+- :class:`PardotHookMixin`: the ``pardot_conn_id``, the :class:`~airflow_provider_pardot.hooks.pardot.PardotHook`
+  built from it on first use (never while a DAG file is parsed), and the end-of-task usage line;
+- :func:`reports_usage`: the decorator that logs that line whenever an ``execute`` ends, also when
+  it fails or defers;
+- :class:`PardotBaseOperator`: the base of the Pardot operators;
+- :class:`PardotExportWaitMixin`: waiting for an export in the triggerer, and the one
+  ``execute_complete`` of the create-export operator and the export sensor.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+
+from airflow_provider_pardot.exceptions import PardotExportError
+from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID
+from airflow_provider_pardot.utils.usage import usage_line
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_pardot.hooks.pardot import PardotHook
+
+_Method = TypeVar("_Method", bound="Callable[..., Any]")
+
+
+def reports_usage(method: _Method) -> _Method:
+    """
+    Log the task's Pardot requests and the account's usage when ``method`` ends, however it ends.
+
+    For an operator's ``execute`` (and ``execute_complete``): the line is logged on success, on
+    failure and when the task defers, once the task has used its hook.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: PardotHookMixin, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.log_usage()
+
+    return cast("_Method", wrapper)
+
+
+class PardotHookMixin:
+    """
+    The Pardot connection of a task, its hook, and the end-of-task usage line.
+
+    For classes that also derive from :class:`~airflow.models.baseoperator.BaseOperator` (or a
+    sensor) and set ``pardot_conn_id`` in their constructor.
+    """
+
+    pardot_conn_id: str
+    if TYPE_CHECKING:
+        log: Any  # BaseOperator's logger
+
+    @cached_property
+    def hook(self) -> PardotHook:
+        """The Pardot hook (built on first use, never at DAG parse time)."""
+        from airflow_provider_pardot.hooks.pardot import PardotHook  # requests: not at DAG parse time
+
+        return PardotHook(pardot_conn_id=self.pardot_conn_id)
+
+    def log_usage(self) -> None:
+        """Log ``"Pardot API: N requests by this task; account usage U/M today"`` once the hook was used."""
+        if "hook" in self.__dict__:
+            self.hook.log_usage()
+
+
+class PardotBaseOperator(PardotHookMixin, BaseOperator):
+    """
+    Base of the Pardot operators: a ``pardot_conn_id`` and a hook built from it on first use.
+
+    Subclasses decorate their ``execute`` with :func:`reports_usage` and list ``pardot_conn_id``
+    in their ``template_fields``.
+
+    :param pardot_conn_id: The Pardot connection to use.
+    """
+
+    def __init__(self, *, pardot_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pardot_conn_id = pardot_conn_id
+
+
+class PardotExportWaitMixin(PardotHookMixin):
+    """
+    Wait for a Pardot export in the triggerer and finish the task when it reports.
+
+    Shared by :class:`~airflow_provider_pardot.operators.export.PardotCreateExportOperator` and
+    :class:`~airflow_provider_pardot.sensors.export.PardotExportSensor`; they say what a complete
+    export returns (:meth:`export_complete`) and what a timeout does (:meth:`export_timed_out`).
+    """
+
+    export_id: Any
+    if TYPE_CHECKING:
+        defer: Callable[..., NoReturn]
+
+    def defer_until_finished(
+        self, *, poll_interval: float, timeout: float, cancel_on_kill: bool, slack: float = 0.0
+    ) -> NoReturn:
+        """Hand the waiting to :class:`~airflow_provider_pardot.triggers.export.PardotExportTrigger`."""
+        from airflow_provider_pardot.triggers.export import PardotExportTrigger
+
+        self.log.info("Waiting for Pardot export %s in the triggerer", self.export_id)
+        self.defer(
+            trigger=PardotExportTrigger(
+                export_id=self.export_id,
+                pardot_conn_id=self.pardot_conn_id,
+                poll_interval=poll_interval,
+                end_time=time.time() + timeout,
+                cancel_on_kill=cancel_on_kill,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=timeout + slack),
+        )
+
+    @reports_usage
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Finish after the trigger: the task's result, or the export's failure with its reason."""
+        self.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
+        status = event.get("status")
+        message = event.get("message", "")
+        if status == "success":
+            self.log.info("%s", message)
+            return self.export_complete(event)
+        if status == "failed":
+            raise PardotExportError(message)
+        if status == "timeout":
+            self.export_timed_out(message)
+        raise AirflowException(message or f"Unexpected event from the trigger: {event!r}")
+
+    def export_complete(self, event: dict[str, Any]) -> Any:
+        """The task's return value once the trigger reported the export Complete."""
+        raise NotImplementedError
+
+    def export_timed_out(self, message: str) -> NoReturn:
+        """Fail the task when the trigger gave up waiting."""
+        raise NotImplementedError

@@ -1,0 +1,54 @@
+"""
+How values go out in Pardot's forms and query strings.
+
+Pardot reads form values the PHP way: the string ``false`` is a non-empty string, so it is stored
+as true (observed against the real API by tamias/pardot-client, whose client sends every boolean
+as ``1``/``0``). Every boolean the provider sends in a form or a query string goes out as ``1`` or
+``0``, through :func:`pardot_bool`. (Export API arguments travel as JSON and keep JSON booleans.)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pardot.exceptions import PardotValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+#: The spellings of a boolean accepted from users, connections and rendered templates.
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+_MEANINGS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
+
+
+def parse_bool(name: str, value: Any) -> bool:
+    """Read a boolean given as ``True``/``False`` or a word; raise :class:`PardotValidationError` otherwise."""
+    if isinstance(value, bool):
+        return value
+    meaning = _MEANINGS.get(str(value).strip().lower())
+    if meaning is None:
+        raise PardotValidationError(f"{name} must be true or false, not {value!r}.")
+    return meaning
+
+
+def pardot_bool(value: bool) -> str:
+    """A boolean as Pardot reads it in a form or a query string: ``"1"`` or ``"0"``."""
+    return "1" if value else "0"
+
+
+def form_values(params: dict[str, Any], booleans: Collection[str] = ()) -> dict[str, Any]:
+    """
+    Form or query values as Pardot reads them: ``None`` dropped, booleans as ``1``/``0``.
+
+    :param booleans: names whose values are booleans even when given as words (``"false"``)
+    """
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or key in booleans:
+            out[key] = pardot_bool(parse_bool(key, value))
+        else:
+            out[key] = value
+    return out
