@@ -56,7 +56,9 @@ def pardot_uri(business_unit_id: str, object_name: str) -> str:
 
 def storage_name(path: ObjectStoragePath) -> tuple[str, str]:
     """``(namespace, name)`` of a destination, as Airflow names an ``ObjectStoragePath``."""
-    return path.namespace, path.key
+    scheme, _, authority = path.namespace.partition("://")
+    bucket = authority.rpartition("@")[2]  # Airflow 2.11 keeps the connection id there: aws_conn@bucket
+    return (f"{scheme}://{bucket}" if bucket else scheme), path.key
 
 
 # ---------------------------------------------------------------------------------------------

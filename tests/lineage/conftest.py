@@ -22,14 +22,14 @@ class LineageAirflow:
         self.connections = {"pardot_default": pardot_connection(emulator_url, **FAST_RETRIES)}
         self._synced = False
 
-    def run(self, dag_id: str, conf: dict) -> str:
+    def run(self, dag_id: str, conf: dict, connections: dict[str, dict] | None = None) -> str:
         if not self._synced:
             self.home.sync_dags_on_airflow_2()
             self._synced = True
         transport = {"type": "file", "log_file_path": str(self.events_file), "append": True}
         result = self.home.dags_test(
             dag_id,
-            connections=self.connections,
+            connections={**self.connections, **(connections or {})},
             conf=conf,
             extra_env={"AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)},
             timeout=300,

@@ -5,6 +5,7 @@ the asset events recorded in the metadata database."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from identities import BUSINESS_UNIT_ID
@@ -23,9 +24,14 @@ def _datasets(event: dict, side: str) -> list[tuple[str, str]]:
     return [(d["namespace"], d["name"]) for d in event[side]]
 
 
-def test_export_pipeline_lineage_and_asset_events(lineage_airflow, emulator, tmp_path):
+def test_export_pipeline_lineage_and_asset_events(lineage_airflow, emulator, tmp_path, s3_bucket):
     dest = tmp_path / "out"
-    lineage_airflow.run("pardot_lineage_export", {"dest": f"file://{dest}", "object": "visitorActivity"})
+    s3 = f"s3://{s3_bucket}/pardot/visitor_activity/date=2025-06-01/"
+    lineage_airflow.run(
+        "pardot_lineage_export",
+        {"dest": f"file://{dest}", "object": "visitorActivity", "s3": s3},
+        connections={"aws_test": json.loads(os.environ["AIRFLOW_CONN_AWS_TEST"])},
+    )
     manifest = json.loads((dest / "folder" / "_manifest.json").read_text())
     assert manifest["total_rows"] == 2500
     assert len(manifest["files"]) == 3
@@ -55,6 +61,13 @@ def test_export_pipeline_lineage_and_asset_events(lineage_airflow, emulator, tmp
     stats = merged["outputs"][0]["outputFacets"]["outputStatistics"]
     assert (stats["rowCount"], stats["fileCount"]) == (2500, 1)
     assert stats["size"] == (dest / "merged" / "part-00000.csv").stat().st_size
+
+    # Into S3: the edge pardot://<business unit>/visitorActivity -> the S3 folder, with its row count.
+    to_s3 = lineage_airflow.event("pardot_lineage_export.export_to_s3", "COMPLETE")
+    assert _datasets(to_s3, "inputs") == [(PARDOT, "visitorActivity")]
+    assert _datasets(to_s3, "outputs") == [(f"s3://{s3_bucket}", "pardot/visitor_activity/date=2025-06-01")]
+    stats = to_s3["outputs"][0]["outputFacets"]["outputStatistics"]
+    assert (stats["rowCount"], stats["size"], stats["fileCount"]) == (2500, manifest["total_bytes"], 3)
 
     # The asset events, as recorded in the metadata database.
     extra = {

@@ -2,8 +2,8 @@
 Lineage and assets in a real Airflow, run by tests/lineage/test_lineage.py with ``airflow dags test``.
 
 - ``pardot_lineage_export``: create a visitor-activity export (fields asked), wait for it, then move
-  it twice: to ``<dest>/folder/`` (outlets: an asset and an asset alias) and merged to
-  ``<dest>/merged/`` with ``object_name`` given.
+  it three times: to ``<dest>/folder/`` (outlets: an asset and an asset alias), merged to
+  ``<dest>/merged/`` with ``object_name`` given, and to S3 (``conf["s3"]``, connection ``aws_test``).
 - ``pardot_lineage_query``: a list query to CSV (outlet: an asset), and a ``@task`` that queries
   through the hook itself: hook-level lineage.
 - ``pardot_lineage_download``: a ``@task`` that creates an export through the hook, reads it and
@@ -58,7 +58,13 @@ with DAG(
         merge=True,
         object_name="visitorActivity",
     )
-    create >> wait >> [folder, merged]
+    to_s3 = PardotExportToObjectStorageOperator(
+        task_id="export_to_s3",
+        export_id=create.output,
+        dest="{{ dag_run.conf['s3'] }}",
+        dest_conn_id="aws_test",
+    )
+    create >> wait >> [folder, merged, to_s3]
 
 
 with DAG(
