@@ -526,7 +526,8 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
         """One JSON line a record, as it arrives; ``columns`` gathers every field name seen."""
         rows = 0
         for rows, record in enumerate(records, start=1):  # noqa: B007
-            columns.update(dict.fromkeys(record))
+            if not columns.keys() >= record.keys():  # a new field: cheaper than updating every time
+                columns.update(dict.fromkeys(record))
             line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")
             writer.write(line)
             progress.add_bytes(len(line))

@@ -4,6 +4,7 @@ object found upstream."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -141,3 +142,22 @@ def test_a_transfer_outside_a_dag_has_no_upstream_object():
 
     move = PardotExportToObjectStorageOperator(task_id="move", export_id=1, dest="file:///tmp/x")
     assert upstream_export_object(move, {"params": {}}) is None
+
+
+def test_a_jsonl_query_reports_every_field_it_wrote(make_conn, tmp_path):
+    from unittest import mock
+
+    from airflow_provider_pardot.transfers.pardot_to_object_storage import PardotQueryToObjectStorageOperator
+
+    make_conn()
+    op = PardotQueryToObjectStorageOperator(
+        task_id="q", object_name="list", criteria={}, dest=f"file://{tmp_path}", file_format="jsonl"
+    )
+    op.execute({"ti": mock.MagicMock()})
+    records = [json.loads(line) for line in (tmp_path / "part-00000.jsonl").read_text().splitlines()]
+    fields = list(dict.fromkeys(key for record in records for key in record))
+    lineage = op.get_openlineage_facets_on_complete(None)
+    (output,) = lineage.outputs
+    assert [f.name for f in output.facets["schema"].fields] == fields
+    assert output.outputFacets["outputStatistics"].rowCount == len(records) > 0
+    assert (output.namespace, output.name) == ("file", str(tmp_path).lstrip("/"))
