@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 SCHEME = "pardot"
 #: A CSV header longer than this is not looked for (the schema facet is then left out).
-MAX_HEADER_BYTES = 1 << 20
+MAX_HEADER_BYTES = 64 << 10
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,11 +90,26 @@ def convert_asset_to_openlineage(asset: Asset, lineage_context: Any) -> OpenLine
 # ---------------------------------------------------------------------------------------------
 # Hook lineage
 # ---------------------------------------------------------------------------------------------
+def _openlineage_enabled() -> bool:
+    """Whether the OpenLineage provider, the collector's reader, is installed and configured.
+
+    Without it there is no one to report to, and building Airflow's collector (which loads every
+    plugin) would only cost the task time and memory.
+    """
+    try:
+        from airflow.providers.openlineage.conf import is_disabled
+    except ImportError:
+        return False
+    return not is_disabled()
+
+
 def report_hook_input(hook: Any, business_unit_id: str, object_name: str | None) -> None:
     """Tell Airflow's hook lineage collector that ``hook`` read ``object_name`` (never raises)."""
     if not object_name:
         return
     try:
+        if not _openlineage_enabled():
+            return
         from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 
         get_hook_lineage_collector().add_input_asset(
@@ -178,11 +193,11 @@ class CsvColumns:
         looking = self.columns is None
         for chunk in chunks:
             if looking:
-                pending += chunk
+                pending += chunk[: MAX_HEADER_BYTES - len(pending)]  # a bounded copy, never the chunk
                 split = split_header(pending)
                 if split is not None:
                     self._found(split[0])
-                if split is not None or len(pending) > MAX_HEADER_BYTES:
+                if split is not None or len(pending) >= MAX_HEADER_BYTES:
                     looking, pending = False, b""
             yield chunk
         if looking and pending:  # a header-only file without a final newline
