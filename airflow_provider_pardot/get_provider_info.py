@@ -117,6 +117,13 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 _INTEGRATION = "Salesforce Pardot"
 _PACKAGE = "airflow_provider_pardot"
 
+_PARDOT_URIS = {
+    "schemes": ["pardot"],
+    "handler": f"{_PACKAGE}.utils.openlineage.sanitize_uri",
+    "factory": f"{_PACKAGE}.utils.openlineage.create_asset",
+    "to_openlineage_converter": f"{_PACKAGE}.utils.openlineage.convert_asset_to_openlineage",
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata."""
@@ -168,4 +175,7 @@ def get_provider_info() -> dict[str, Any]:
             f"{_PACKAGE}.links.pardot.PardotEmailLink",
             f"{_PACKAGE}.links.pardot.PardotListLink",
         ],
+        # pardot://<business_unit_id>/<object>: hook lineage and OpenLineage (Airflow 3 / 2.11 names)
+        "asset-uris": [_PARDOT_URIS],
+        "dataset-uris": [_PARDOT_URIS],
     }

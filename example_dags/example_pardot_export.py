@@ -20,7 +20,10 @@ files to object storage:
    URL works (``s3://bucket/pardot`` with ``dest_conn_id`` and the ``[amazon]`` extra, ...).
    The date in the path is the start of the data interval (the run's ``ds`` for scheduled runs),
    so a manual run or a re-run lands in the partition of the data it holds, and re-runs replace
-   it (``overwrite=True``).
+   it (``overwrite=True``). Its outlet is the asset ``file:///tmp/pardot-demo/visitor_activity``
+   (the folder the daily partitions land in; change it with ``dest``): every delivery emits an
+   asset event whose extra holds the export id, rows, bytes, files and the partition's URI, and
+   ``example_pardot_export_consumer``, scheduled on that asset, runs after each delivery.
 
 The DAG param ``pardot_conn_id`` names the Pardot connection (``pardot_default`` by default), so
 one DAG can serve several business units.
@@ -48,7 +51,7 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.common.compat.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Asset, Param
 
 try:  # Airflow 3
     from airflow.sdk import CronDataIntervalTimetable
@@ -63,6 +66,8 @@ PARDOT_POOL = os.environ.get("PARDOT_EXAMPLE_POOL", "default_pool")
 PARDOT_CONN_ID = "{{ params.pardot_conn_id }}"
 DEFAULT_DEST = "file:///tmp/pardot-demo"
 POLL_SECONDS = float(os.environ.get("PARDOT_EXAMPLE_POLL_SECONDS", "60"))
+#: What downstream DAGs schedule on (example_pardot_export_consumer): the visitor-activity folder.
+VISITOR_ACTIVITY = Asset(f"{DEFAULT_DEST}/visitor_activity")
 
 CREATED_AFTER = "{{ pardot_time(data_interval_start, params.pardot_timezone) }}"
 CREATED_BEFORE = "{{ pardot_time(data_interval_end, params.pardot_timezone) }}"
@@ -133,6 +138,7 @@ with DAG(
         max_concurrency=4,
         pool=PARDOT_POOL,
         pardot_conn_id=PARDOT_CONN_ID,
+        outlets=[VISITOR_ACTIVITY],
     )
 
     create_export >> wait_for_export >> export_to_storage

@@ -35,6 +35,7 @@ from airflow_provider_pardot.utils.exports import (
 from airflow_provider_pardot.utils.form import form_values
 from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID, require_id
 from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
+from airflow_provider_pardot.utils.openlineage import ExportObjects, report_hook_input
 from airflow_provider_pardot.utils.pipeline import (
     CallOptions,
     Exchange,
@@ -87,6 +88,7 @@ class PardotHook(BaseHook):
         self._count_lock = threading.Lock()
         self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
         self._token_lock = threading.Lock()  # parallel pages fetch one token, not one each
+        self._export_objects = ExportObjects()
 
     # Connection form ------------------------------------------------------------------------------
     @classmethod
@@ -349,6 +351,7 @@ class PardotHook(BaseHook):
         query = v5.validate_v5_query(object_name, fields, criteria)
         concurrency = v5.validate_concurrency(concurrency)
         max_records = v5.validate_max_records(max_records)
+        self._report_input(object_name)
         return v5_records(self._v5_fetch(object_name), query, concurrency=concurrency, max_records=max_records)
 
     def _v5_fetch(self, object_name: str):
@@ -382,6 +385,7 @@ class PardotHook(BaseHook):
         :param max_records: stop after this many records
         """
         params = validate_query(object_name, criteria)
+        self._report_input(object_name)
         params.setdefault("output", BULK_OUTPUT)
         sort_by = params.pop("sort_by", "id")
         sort_order = params.pop("sort_order", None)
@@ -455,6 +459,7 @@ class PardotHook(BaseHook):
             # the name becomes part of the path: an unknown (or "../x") name never leaves the machine
             raise v5.unknown_object(object_name, "read", [k for k in endpoints.RESULT_KEYS if k != "export"])
         require_id(f"{object_name} id", record_id)
+        self._report_input(object_name)
         body = self._object_call("GET", object_name, "read", "id", record_id, params=form_values(params))
         return responses.record(body, object_name)
 
@@ -469,6 +474,7 @@ class PardotHook(BaseHook):
             )
         require_id(f"{object_name} id", record_id)
         asked = v5.validate_fields(object_name, fields)
+        self._report_input(object_name)
         body = self.call("GET", v5.v5_path(object_name, record_id), params={"fields": ",".join(asked)})
         return v5.shape(body if isinstance(body, dict) else {}, asked)
 
@@ -583,16 +589,20 @@ class PardotHook(BaseHook):
             idempotent=False,
             action=f"Creating the {object_name} export",
         )
-        return normalise_export(answer)
+        export = normalise_export(answer)
+        self._export_objects.created(export, object_name, self.config.host)
+        return export
 
     def get_export(self, export_id: int | str) -> dict[str, Any]:
         """Return an export's current state, normalised."""
         require_id("export_id", export_id)
         version = self.export_api_version
         params = None if version == 5 else {"format": "json"}
-        return normalise_export(
+        export = normalise_export(
             self.call("GET", endpoints.export_read_path(version, export_id), params=params)
         )
+        self._export_objects.read(export, self.config.host)
+        return export
 
     def query_exports(self, **filters: Any) -> list[dict[str, Any]]:
         """Return the account's exports matching ``filters`` (admins only), normalised."""
@@ -621,14 +631,20 @@ class PardotHook(BaseHook):
             )
         return url
 
-    def iter_result(self, ref: str, chunk_size: int = DOWNLOAD_CHUNK) -> Iterator[bytes]:
+    def iter_result(
+        self, ref: str, chunk_size: int = DOWNLOAD_CHUNK, *, object_name: str | None = None
+    ) -> Iterator[bytes]:
         """
         Stream one export result file as byte chunks, never holding it whole.
 
         A dropped connection or 5xx in the middle resumes from the byte reached (retries up to
         ``max_retries``), so every byte is yielded exactly once.
+
+        :param object_name: The export's object, for hook lineage; by default the object of the
+            export when this hook created it (an export's record does not name its object).
         """
         url = self.check_result_url(ref)
+        self._report_input(object_name or self._export_objects.of(ref))
         with self._in_flight:  # a download holds its slot for as long as it streams
             yield from self._stream(url, chunk_size)
 
@@ -674,6 +690,10 @@ class PardotHook(BaseHook):
                 time.sleep(backoff_seconds(failures - 1, self.config.retry_backoff))
             finally:
                 response.close()
+
+    def _report_input(self, object_name: str | None) -> None:
+        """Hook lineage: this hook reads ``object_name`` (``pardot://<business unit>/<object>``)."""
+        report_hook_input(self, self.config.business_unit_id, object_name)
 
     # Connection test ------------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
@@ -904,4 +924,3 @@ def _httpx_failure(err: httpx.HTTPError) -> Failure:
     if isinstance(err, httpx.TimeoutException):
         return Failure.TIMEOUT
     return Failure.DROPPED
-

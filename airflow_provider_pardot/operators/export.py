@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_pardot.hooks.pardot import PardotHook
 
@@ -185,6 +186,12 @@ class PardotCreateExportOperator(PardotExportWaitMixin, PardotBaseOperator):
         _cancel_quietly(self.hook, self.export_id, self.log, "timed out")
         self._finished = True
         raise AirflowException(message)
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """OpenLineage: the export reads ``pardot://<business unit>/<object>`` (the fields asked)."""
+        from airflow_provider_pardot.utils.openlineage import start_lineage
+
+        return start_lineage(self.hook.config.business_unit_id, self.object_name, self.fields)
 
     def on_kill(self) -> None:
         """Cancel the export when the task is killed before it finished (best effort)."""

@@ -53,6 +53,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    from airflow_provider_pardot.utils.openlineage import CsvColumns, Delivery
 
 #: Pardot serves at most five requests at a time per account.
 MAX_DOWNLOADS = 5
@@ -181,10 +184,22 @@ def _merge_csv(sources: Iterator[tuple[str, Iterator[bytes]]], writer: CountingW
     return counter.rows
 
 
+class _ReportsDelivery:
+    """A transfer's lineage: what it read and wrote this run (``delivery``, set by ``execute``)."""
+
+    delivery: Delivery | None = None
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage: ``pardot://<business unit>/<object>`` in; the destination (rows, bytes, columns) out."""
+        from airflow_provider_pardot.utils.openlineage import delivery_lineage
+
+        return delivery_lineage(self.delivery)
+
+
 # ---------------------------------------------------------------------------------------------
 # Export -> storage
 # ---------------------------------------------------------------------------------------------
-class PardotExportToObjectStorageOperator(PardotBaseOperator):
+class PardotExportToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
     """
     Move every result file of a completed Pardot export to object storage.
 
@@ -219,10 +234,19 @@ class PardotExportToObjectStorageOperator(PardotBaseOperator):
     :param checksum: ``"sha256"`` or ``"md5"`` to add each file's digest (hex) to the manifest, e.g.
         to verify a delivery byte for byte later; ``None`` (the default) for rows and bytes only.
         Hashing reads every byte once more (benchmarks/README.md gives the cost).
+    :param object_name: The exported object (e.g. ``visitorActivity``), for lineage only: the
+        OpenLineage input ``pardot://<business unit>/<object>``. By default the object of the
+        :class:`~airflow_provider_pardot.operators.export.PardotCreateExportOperator` upstream of
+        this task (an export's record does not name its object). (templated)
     :param pardot_conn_id: The Pardot connection to use. (templated)
+
+    With an ``Asset`` (``Dataset``) in ``outlets`` the task's asset event carries
+    ``extra={"export_id", "rows", "bytes", "files", "uri"}``; with an ``AssetAlias``
+    (``DatasetAlias``) it adds an event, with that extra, for the destination it wrote (``uri``:
+    the folder, or the merged file).
     """
 
-    template_fields: Sequence[str] = ("export_id", "dest", "dest_conn_id", "pardot_conn_id")
+    template_fields: Sequence[str] = ("export_id", "dest", "dest_conn_id", "object_name", "pardot_conn_id")
     operator_extra_links = (PardotExportLink(),)
     ui_color = "#e4f0e8"
 
@@ -237,6 +261,7 @@ class PardotExportToObjectStorageOperator(PardotBaseOperator):
         overwrite: bool = False,
         max_concurrency: int = 4,
         checksum: str | None = None,
+        object_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
@@ -252,8 +277,10 @@ class PardotExportToObjectStorageOperator(PardotBaseOperator):
         self.overwrite = overwrite
         self.max_concurrency = max_concurrency
         self.checksum = check_checksum(checksum)
+        self.object_name = object_name
         self._stop = threading.Event()
         self._destination: Destination | None = None
+        self._columns: CsvColumns | None = None
 
     def on_kill(self) -> None:
         self._stop.set()
@@ -262,11 +289,24 @@ class PardotExportToObjectStorageOperator(PardotBaseOperator):
 
     @reports_usage
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_pardot.utils.openlineage import (
+            CsvColumns,
+            Delivery,
+            emit_asset_events,
+            upstream_export_object,
+        )
+
         self._stop = threading.Event()
         export = self._complete_export()
         PardotExportLink.persist(
             context=context, operator=self, host=self.hook.config.host, export_id=self.export_id
         )
+        self.delivery = Delivery(
+            self.hook.config.business_unit_id,
+            self.object_name or upstream_export_object(self, context),
+            {"export_id": export["id"]},
+        )
+        self._columns = CsvColumns()
         # Every URL is checked before anything is downloaded: the token only goes to Pardot.
         urls = [self.hook.check_result_url(ref) for ref in export["resultRefs"]]
         names = self._names(len(urls))
@@ -297,6 +337,9 @@ class PardotExportToObjectStorageOperator(PardotBaseOperator):
             manifest_uri = destination.write_manifest(manifest)
         if self.overwrite:
             destination.remove_stale_parts(set(names), self.file_format)
+        written = destination.path(names[0]) if self.merge and names else destination.base
+        self.delivery.written(written, uri(written), files, self._columns.columns)
+        emit_asset_events(self, context, self.delivery)
         elapsed = max(time.monotonic() - progress.started, 1e-6)
         self.log.info(
             "Pardot export %s: wrote %d file(s), %s rows, %.1f MB in %.1fs (%.1f MB/s); manifest %s",
@@ -329,7 +372,8 @@ class PardotExportToObjectStorageOperator(PardotBaseOperator):
 
     # -- downloads ----------------------------------------------------------------------------
     def _chunks(self, url: str, progress: Progress) -> Iterator[bytes]:
-        for chunk in self.hook.iter_result(url):
+        assert self._columns is not None  # set by execute
+        for chunk in self._columns.watch(self.hook.iter_result(url)):
             if self._stop.is_set():
                 raise _Stopped()
             progress.add_bytes(len(chunk))
@@ -375,7 +419,7 @@ class PardotExportToObjectStorageOperator(PardotBaseOperator):
 # ---------------------------------------------------------------------------------------------
 # Query -> storage
 # ---------------------------------------------------------------------------------------------
-class PardotQueryToObjectStorageOperator(PardotBaseOperator):
+class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
     """
     Stream every record of a Pardot query (``PardotHook.query``) to object storage.
 
@@ -407,6 +451,10 @@ class PardotQueryToObjectStorageOperator(PardotBaseOperator):
     :param checksum: ``"sha256"`` or ``"md5"`` to add the file's digest (hex) to the manifest;
         ``None`` (the default) for rows and bytes only.
     :param pardot_conn_id: The Pardot connection to use. (templated)
+
+    With an ``Asset`` (``Dataset``) in ``outlets`` the task's asset event carries
+    ``extra={"object", "rows", "bytes", "files", "uri"}``; with an ``AssetAlias``
+    (``DatasetAlias``) it adds an event, with that extra, for the folder it wrote.
     """
 
     template_fields: Sequence[str] = (
@@ -455,6 +503,7 @@ class PardotQueryToObjectStorageOperator(PardotBaseOperator):
 
     @reports_usage
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_pardot.utils.openlineage import Delivery, emit_asset_events
         from airflow_provider_pardot.utils.v5 import check_query
 
         criteria = dict(self.criteria or {})
@@ -464,12 +513,17 @@ class PardotQueryToObjectStorageOperator(PardotBaseOperator):
         destination = self._destination = Destination(self.dest, self.dest_conn_id, self.log)
         destination.prepare([name], self.overwrite)
         progress = Progress(self.log, f"Pardot {self.object_name} query", 1)
+        self.delivery = Delivery(
+            self.hook.config.business_unit_id, self.object_name, {"object": self.object_name}
+        )
         records = self.hook.query(
             self.object_name, fields=self.fields, concurrency=self.concurrency, **criteria
         )
+        # the fields asked come first, in their order, even when no record matches
+        columns: dict[str, Any] = {name: set() for name in self._columns}
         with _discarded_on_failure(destination):
             write = self._jsonl if self.file_format == "jsonl" else self._spooled
-            fill = functools.partial(write, records, progress=progress)
+            fill = functools.partial(write, records, progress=progress, columns=columns)
             entry = _write_aside(destination, name, self.checksum, progress, fill)
             destination.place([name], self.overwrite)
             manifest_uri = destination.write_manifest(
@@ -482,21 +536,37 @@ class PardotQueryToObjectStorageOperator(PardotBaseOperator):
             entry["uri"],
             manifest_uri,
         )
+        self.delivery.written(destination.base, uri(destination.base), [entry], list(columns))
+        emit_asset_events(self, context, self.delivery)
         return [str(entry["uri"])]
 
     @staticmethod
-    def _jsonl(records: Iterator[dict[str, Any]], writer: CountingWriter, *, progress: Progress) -> int:
+    def _jsonl(
+        records: Iterator[dict[str, Any]],
+        writer: CountingWriter,
+        *,
+        progress: Progress,
+        columns: dict[str, Any],
+    ) -> int:
+        """One JSON line a record, as it arrives; ``columns`` gathers every field name seen."""
         rows = 0
         for rows, record in enumerate(records, start=1):  # noqa: B007
+            if not columns.keys() >= record.keys():  # a new field: cheaper than updating every time
+                columns.update(dict.fromkeys(record))
             line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")
             writer.write(line)
             progress.add_bytes(len(line))
         return rows
 
     def _spooled(
-        self, records: Iterator[dict[str, Any]], writer: CountingWriter, *, progress: Progress
+        self,
+        records: Iterator[dict[str, Any]],
+        writer: CountingWriter,
+        *,
+        progress: Progress,
+        columns: dict[str, Any],
     ) -> int:
-        columns: dict[str, set[str]] = {name: set() for name in self._columns}
+        """CSV or Parquet with the union of the records' fields (``columns``: name -> kinds seen)."""
         rows = 0
         with tempfile.TemporaryFile("w+b") as spool:
             for record in records:

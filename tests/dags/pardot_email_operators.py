@@ -56,7 +56,9 @@ with DAG(
         figures = ti.xcom_pull(task_ids="stats")
         assert isinstance(figures["sent"], int), figures
         assert isinstance(figures["delivery_rate"], float), figures
-        assert ti.xcom_pull(task_ids="stats", key="pardot_email")["email_id"] == ti.xcom_pull(task_ids="send_list")
+        assert ti.xcom_pull(task_ids="stats", key="pardot_email")["email_id"] == ti.xcom_pull(
+            task_ids="send_list"
+        )
         print("checked xcoms and links")
 
     [stats, by_id, by_email] >> check()

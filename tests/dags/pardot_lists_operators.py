@@ -27,7 +27,10 @@ with DAG(
         description="Run {{ run_id }}",
     )
     update = PardotUpdateListOperator(
-        task_id="update", list_id=create.output["list_id"], description="Updated on {{ ds }}", is_crm_visible=True
+        task_id="update",
+        list_id=create.output["list_id"],
+        description="Updated on {{ ds }}",
+        is_crm_visible=True,
     )
 
     @task

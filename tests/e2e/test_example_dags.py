@@ -25,10 +25,13 @@ pytestmark = pytest.mark.e2e
 
 EXAMPLE_DAG_IDS = {
     "example_pardot_export",
+    "example_pardot_export_consumer",
     "example_pardot_incremental_query",
     "example_pardot_list_email",
     "example_pardot_v5_incremental",
 }
+#: Example DAGs that call no Pardot API (so need no pool slot).
+NO_PARDOT_TASKS = {"example_pardot_export_consumer"}
 TODAY = dt.datetime.now(dt.UTC).date()
 TOMORROW = TODAY + dt.timedelta(days=1)
 
@@ -36,7 +39,9 @@ TOMORROW = TODAY + dt.timedelta(days=1)
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory):
     # A fresh Airflow: no pool but default_pool.
-    return AirflowHome(tmp_path_factory.mktemp("airflow-home-examples"), EXAMPLE_DAGS)
+    home = AirflowHome(tmp_path_factory.mktemp("airflow-home-examples"), EXAMPLE_DAGS)
+    home.sync_dags_on_airflow_2()  # the consumer reads the producer's Dataset event
+    return home
 
 
 @pytest.fixture
@@ -111,6 +116,7 @@ def _load_example(path: Path, monkeypatch, pool: str | None):
     spec.loader.exec_module(module)
     dag = module.dag
     pardot_tasks = [t for t in dag.tasks if type(t).__module__.startswith("airflow_provider_pardot")]
+    assert bool(pardot_tasks) is (dag.dag_id not in NO_PARDOT_TASKS)
     return dag, pardot_tasks
 
 
@@ -143,6 +149,38 @@ def test_examples_take_the_connection_id_as_a_param(path, monkeypatch):
         assert t.pardot_conn_id == "{{ params.pardot_conn_id }}", f"{dag.dag_id}.{t.task_id}"
 
 
+_PARSE_AND_LIST_MODULES = """
+import runpy, sys
+for path in sys.argv[1:]:
+    runpy.run_path(path)
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_parsing_the_example_dags_imports_no_openlineage(tmp_path):
+    """SPEC §10: lineage is imported lazily; parsing a DAG loads nothing of OpenLineage (nor pandas).
+
+    Airflow itself imports every provider's ``get_provider_info`` when it reads its configuration;
+    nothing more of the OpenLineage provider, and nothing of its client, may be loaded."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    transport = {"type": "file", "log_file_path": str(tmp_path / "ol.jsonl")}
+    env |= {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)}
+    paths = [str(p) for p in sorted(EXAMPLE_DAGS.glob("example_*.py"))]
+    done = subprocess.run(
+        [sys.executable, "-c", _PARSE_AND_LIST_MODULES, *paths],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    modules = set(done.stdout.split())
+    assert "airflow_provider_pardot.transfers.pardot_to_object_storage" in modules  # really parsed
+    discovery = {"airflow.providers.openlineage", "airflow.providers.openlineage.get_provider_info"}
+    assert {m for m in modules if "openlineage" in m} - discovery == set()
+    assert not {m for m in modules if m.split(".")[0] in ("pandas", "pyarrow", "boto3", "s3fs")}
+
+
 # --------------------------------------------------------------------------- runs
 def test_export_dag_runs_end_to_end(run_dag, emulator):
     result = run_dag("example_pardot_export", TODAY)
@@ -170,6 +208,20 @@ def test_export_dag_runs_end_to_end(run_dag, emulator):
     state = emulator.state()
     assert state["max_in_flight"] <= 5
     assert not state["errors"], state["errors"]
+
+    # SPEC §10: the transfer's asset event says what was delivered; the consumer DAG, scheduled on
+    # that asset, prints it (run by hand here, it reads the latest event; test_assets_scheduler.py
+    # shows the scheduler starting it).
+    extra = {
+        "export_id": manifest["export_id"],
+        "rows": 2500,
+        "bytes": manifest["total_bytes"],
+        "files": len(files),
+        "uri": f"file://{folder}",
+    }
+    consumer = run_dag("example_pardot_export_consumer", TODAY)
+    assert f"Asset event extra: {extra}" in consumer.output, consumer.output[-4000:]
+    assert f"delivered 2500 rows, {manifest['total_bytes']} bytes in {len(files)} file(s)" in consumer.output
 
 
 def test_incremental_query_dag_pulls_only_the_interval(run_dag, emulator):

@@ -93,7 +93,7 @@ class TestRowCounter:
 class TestExportTransfer:
     def test_defaults(self):
         op = _transfer(1, "file:///tmp/x")
-        assert op.template_fields == ("export_id", "dest", "dest_conn_id", "pardot_conn_id")
+        assert op.template_fields == ("export_id", "dest", "dest_conn_id", "object_name", "pardot_conn_id")
         assert op.pool_slots == 4
         assert _transfer(1, "file:///tmp/x", max_concurrency=9).pool_slots == 5
         assert _transfer(1, "file:///tmp/x", max_concurrency=9, pool_slots=2).pool_slots == 2
@@ -105,7 +105,9 @@ class TestExportTransfer:
 
     def test_multi_file_byte_identical_with_manifest(self, pardot, ready_export, tmp_path, context, capsys):
         dest = tmp_path / "out"
-        uris = _transfer(ready_export, f"file://{dest}", max_concurrency=3, checksum="sha256").execute(context)
+        uris = _transfer(ready_export, f"file://{dest}", max_concurrency=3, checksum="sha256").execute(
+            context
+        )
         files = pardot.export_files(ready_export)
         assert len(files) == 3
         assert uris == [f"file://{dest}/part-{i:05d}.csv" for i in range(3)]

@@ -59,8 +59,15 @@ class FaultScheduler:
     drawn from ``mix``.
     """
 
-    def __init__(self, emulator, *, rate: float, mix: list[tuple[dict, float]], match: str = QUERY_PATH,
-                 rng_seed: int = 11) -> None:
+    def __init__(
+        self,
+        emulator,
+        *,
+        rate: float,
+        mix: list[tuple[dict, float]],
+        match: str = QUERY_PATH,
+        rng_seed: int = 11,
+    ) -> None:
         self.emulator = emulator
         self.rate = rate
         self.mix = mix
@@ -324,7 +331,12 @@ class ForwardingProxy:
                 payload = upstream.content
                 self.send_response(upstream.status_code)
                 for k, v in upstream.headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                    if k.lower() not in (
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                        "content-encoding",
+                    ):
                         self.send_header(k, v)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

@@ -46,8 +46,18 @@ TIMEOUT = float(os.environ.get("SOAK_TIMEOUT", "5"))
 def start_emulator(workdir: Path) -> tuple[subprocess.Popen, EmulatorControl]:
     port_file = workdir / "port"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_pardot.emulator", "--port", "0", "--port-file", str(port_file),
-         "--quiet", "--data-dir", str(workdir / "data")],
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_pardot.emulator",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--quiet",
+            "--data-dir",
+            str(workdir / "data"),
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30

@@ -19,8 +19,14 @@ from airflow_provider_pardot.exceptions import PardotValidationError
 from airflow_provider_pardot.hooks.pardot import PardotHook
 
 GOOD_TEXT = "Hi %%unsubscribe%%"
-CONTENT = {"campaign_id": 1001, "text_content": GOOD_TEXT, "name": "n", "subject": "s",
-           "from_email": "me@example.com", "from_name": "Me"}
+CONTENT = {
+    "campaign_id": 1001,
+    "text_content": GOOD_TEXT,
+    "name": "n",
+    "subject": "s",
+    "from_email": "me@example.com",
+    "from_name": "Me",
+}
 LONG_AGO = (datetime.now() - timedelta(days=800)).strftime("%Y-%m-%d %H:%M:%S")
 _RESULTS: Counter = Counter()
 
@@ -137,12 +143,16 @@ def _hook_cases():
         "list send bad scheduled_time": lambda: h().send_list_email(
             list_ids=[1], scheduled_time="next tuesday", **CONTENT
         ),
-        "list send bad from_email": lambda: h().send_list_email(list_ids=[1], **{**CONTENT, "from_email": "me"}),
+        "list send bad from_email": lambda: h().send_list_email(
+            list_ids=[1], **{**CONTENT, "from_email": "me"}
+        ),
         "one-to-one both prospect id and email": lambda: h().send_one_to_one_email(
             prospect_id=1, prospect_email="a@example.com", **CONTENT
         ),
         "one-to-one no prospect": lambda: h().send_one_to_one_email(**CONTENT),
-        "one-to-one bad prospect email": lambda: h().send_one_to_one_email(prospect_email="nobody", **CONTENT),
+        "one-to-one bad prospect email": lambda: h().send_one_to_one_email(
+            prospect_email="nobody", **CONTENT
+        ),
         "one-to-one bad prospect id": lambda: h().send_one_to_one_email(prospect_id="1/../2", **CONTENT),
         "create_list without name": lambda: h().create_list(),
         "create_list empty name": lambda: h().create_list(name=""),
@@ -150,7 +160,9 @@ def _hook_cases():
         "update_list bad id": lambda: h().update_list("abc", name="x"),
         "delete_list None": lambda: h().delete_list(None),
         "create_export unknown object": lambda: h().create_export("colour", "filter_by_created_at", args),
-        "create_export unknown procedure": lambda: h().create_export("visitorActivity", "filter_by_mood", args),
+        "create_export unknown procedure": lambda: h().create_export(
+            "visitorActivity", "filter_by_mood", args
+        ),
         "create_export missing argument": lambda: h().create_export(
             "visitorActivity", "filter_by_created_at", {}
         ),
@@ -177,7 +189,9 @@ def _hook_cases():
         "get_export bad id": lambda: h().get_export("x"),
         "cancel_export empty id": lambda: h().cancel_export(""),
         "iter_result foreign host": lambda: list(h().iter_result("https://evil.example.com/file.csv")),
-        "iter_result other port": lambda: list(h().iter_result("http://127.0.0.1:1/api/v5/exports/1/results/1")),
+        "iter_result other port": lambda: list(
+            h().iter_result("http://127.0.0.1:1/api/v5/exports/1/results/1")
+        ),
         "iter_result not http": lambda: list(h().iter_result("file:///etc/passwd")),
     }
 
@@ -257,18 +271,32 @@ def _operator_cases(tmp_path):
         "update list bad id": (run(PardotUpdateListOperator, list_id="abc", name="x"), None),
         "delete list None": (run(PardotDeleteListOperator, list_id=None), None),
         "create export bad procedure": (
-            run(PardotCreateExportOperator, object_name="visitorActivity", procedure="x",
-                arguments=export_arguments()),
+            run(
+                PardotCreateExportOperator,
+                object_name="visitorActivity",
+                procedure="x",
+                arguments=export_arguments(),
+            ),
             None,
         ),
         "create export options not a dict": (
-            run(PardotCreateExportOperator, object_name="visitorActivity", procedure="filter_by_created_at",
-                arguments=export_arguments(), export_options="fast"),
+            run(
+                PardotCreateExportOperator,
+                object_name="visitorActivity",
+                procedure="filter_by_created_at",
+                arguments=export_arguments(),
+                export_options="fast",
+            ),
             None,
         ),
         "create export negative poll_interval": (
-            run(PardotCreateExportOperator, object_name="visitorActivity", procedure="filter_by_created_at",
-                arguments=export_arguments(), poll_interval=-1),
+            run(
+                PardotCreateExportOperator,
+                object_name="visitorActivity",
+                procedure="filter_by_created_at",
+                arguments=export_arguments(),
+                poll_interval=-1,
+            ),
             ctor,
         ),
         "cancel export bad id": (run(PardotCancelExportOperator, export_id="x"), None),
@@ -276,7 +304,10 @@ def _operator_cases(tmp_path):
             lambda: PardotExportSensor(task_id="s", export_id="abc", poke_interval=0).poke(ctx),
             None,
         ),
-        "export transfer bad export id": (run(PardotExportToObjectStorageOperator, export_id="x", dest=dest), None),
+        "export transfer bad export id": (
+            run(PardotExportToObjectStorageOperator, export_id="x", dest=dest),
+            None,
+        ),
         "export transfer bad format": (
             run(PardotExportToObjectStorageOperator, export_id=1, dest=dest, file_format="xlsx"),
             ctor,
@@ -286,7 +317,9 @@ def _operator_cases(tmp_path):
             ctor,
         ),
         "query transfer bad criteria": (
-            run(PardotQueryToObjectStorageOperator, object_name="list", criteria={"colour": "red"}, dest=dest),
+            run(
+                PardotQueryToObjectStorageOperator, object_name="list", criteria={"colour": "red"}, dest=dest
+            ),
             None,
         ),
         "query transfer unknown object": (

@@ -125,9 +125,9 @@ def test_no_secret_in_task_logs_or_errors(emulator, make_conn, figures, tmp_path
     caplog.set_level(logging.DEBUG)
     errors: list[str] = []
     # a run that works (with a token refresh in the middle) ...
-    PardotQueryToObjectStorageOperator(
-        task_id="q", object_name="list", dest=f"file://{tmp_path}/q"
-    ).execute(_context())
+    PardotQueryToObjectStorageOperator(task_id="q", object_name="list", dest=f"file://{tmp_path}/q").execute(
+        _context()
+    )
     tokens = _issued_tokens()
     emulator.expire_tokens()
     PardotCreateListOperator(task_id="c", name="Security check").execute(_context())
@@ -239,7 +239,9 @@ def test_environment_read_once_for_the_pardot_host(make_conn, monkeypatch):
     assert PardotHook().session.proxies == {}
 
 
-def test_ca_bundle_from_the_environment_but_never_over_verify_false(emulator, make_conn, monkeypatch, tmp_path):
+def test_ca_bundle_from_the_environment_but_never_over_verify_false(
+    emulator, make_conn, monkeypatch, tmp_path
+):
     with ForwardingProxy(emulator.url, tls=True, workdir=tmp_path / "tls") as pardot:
         monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pardot.ca))

@@ -25,8 +25,14 @@ from airflow_provider_pardot.hooks.pardot import PardotHook
 TIMEOUT = 0.5
 TEXT = "Hello %%first_name%%. %%unsubscribe%%"
 SEND_PATH = r"/api/email/version/\d+/do/send"
-CONTENT = {"campaign_id": 1001, "text_content": TEXT, "name": "Fault test", "subject": "Hi",
-           "from_email": "sender@example.com", "from_name": "Sender"}
+CONTENT = {
+    "campaign_id": 1001,
+    "text_content": TEXT,
+    "name": "Fault test",
+    "subject": "Hi",
+    "from_email": "sender@example.com",
+    "from_name": "Sender",
+}
 
 
 def _send_requests(emulator) -> list[dict]:
@@ -143,13 +149,19 @@ def _daily_limit_cases(emulator, tmp_path):
     return {
         "hook.query": lambda: list(PardotHook().query("list")),
         "hook.read": lambda: PardotHook().read("list", lists[0]),
-        "PardotSendListEmailOperator": lambda: _operator("list", _targets(emulator)["list"]).execute(_context()),
+        "PardotSendListEmailOperator": lambda: _operator("list", _targets(emulator)["list"]).execute(
+            _context()
+        ),
         "PardotGetEmailStatsOperator": lambda: PardotGetEmailStatsOperator(task_id="s", email_id=1).execute(
             _context()
         ),
-        "PardotCreateListOperator": lambda: PardotCreateListOperator(task_id="c", name="x").execute(_context()),
+        "PardotCreateListOperator": lambda: PardotCreateListOperator(task_id="c", name="x").execute(
+            _context()
+        ),
         "PardotCreateExportOperator": lambda: PardotCreateExportOperator(
-            task_id="e", object_name="visitorActivity", procedure="filter_by_created_at",
+            task_id="e",
+            object_name="visitorActivity",
+            procedure="filter_by_created_at",
             arguments=export_arguments(),
         ).execute(_context()),
         "PardotExportSensor": lambda: PardotExportSensor(task_id="w", export_id=1, poke_interval=0).poke(
@@ -187,7 +199,9 @@ def test_daily_limit_fails_at_once_with_one_request(emulator, make_conn, figures
         run()
     seconds = time.monotonic() - started
     reqs = api_requests(emulator)
-    figures(f"FAULTS daily_limit[{case}]: api_requests={len(reqs)} seconds={seconds:.2f} code={err.value.code}")
+    figures(
+        f"FAULTS daily_limit[{case}]: api_requests={len(reqs)} seconds={seconds:.2f} code={err.value.code}"
+    )
     assert err.value.code == 122
     assert "daily API limit" in str(err.value)
     assert len(reqs) == 1

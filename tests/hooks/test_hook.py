@@ -50,7 +50,9 @@ class TestAuthentication:
         assert req["business_unit_id"] == BUSINESS_UNIT_ID or req.get("has_business_unit")
 
     def test_jwt_bearer(self, emulator, make_conn):
-        hook = PardotHook(pardot_conn_id=make_conn(auth_type="jwt_bearer", password=None, private_key=rsa_pem()))
+        hook = PardotHook(
+            pardot_conn_id=make_conn(auth_type="jwt_bearer", password=None, private_key=rsa_pem())
+        )
         assert list(hook.query("list", max_records=3))
         assert emulator.state()["tokens_issued"] == 1
 
@@ -353,7 +355,9 @@ class TestAsyncHook:
         make_conn()
         sync = PardotHook()
         export = sync.create_export(
-            "visitorActivity", "filter_by_created_at", {"created_after": "2026-01-01 00:00:00", "created_before": "2026-02-01 00:00:00"}
+            "visitorActivity",
+            "filter_by_created_at",
+            {"created_after": "2026-01-01 00:00:00", "created_before": "2026-02-01 00:00:00"},
         )
         emulator.faults({"match": r"/api/v5/exports/", "kind": "delay", "seconds": 0.2, "method": "GET"})
         hooks = [PardotAsyncHook() for _ in range(20)]

@@ -16,10 +16,27 @@ def last_seq(emulator) -> int:
     return log[-1]["seq"] if log else 0
 
 
-COUNTS = ("sent", "delivered", "total_clicks", "unique_clicks", "soft_bounced", "hard_bounced",
-          "opt_outs", "spam_complaints", "opens", "unique_opens")
-RATES = ("delivery_rate", "opens_rate", "click_through_rate", "unique_click_through_rate",
-         "click_open_ratio", "opt_out_rate", "spam_complaint_rate")
+COUNTS = (
+    "sent",
+    "delivered",
+    "total_clicks",
+    "unique_clicks",
+    "soft_bounced",
+    "hard_bounced",
+    "opt_outs",
+    "spam_complaints",
+    "opens",
+    "unique_opens",
+)
+RATES = (
+    "delivery_rate",
+    "opens_rate",
+    "click_through_rate",
+    "unique_click_through_rate",
+    "click_open_ratio",
+    "opt_out_rate",
+    "spam_complaint_rate",
+)
 
 
 class TestEmailReads:
@@ -57,7 +74,9 @@ class TestEmailReads:
         for name in RATES:
             assert type(stats[name]) in (int, float), name
         assert stats["delivery_rate"] == pytest.approx(100 * stats["delivered"] / stats["sent"], abs=0.01)
-        assert stats["opens_rate"] == pytest.approx(100 * stats["unique_opens"] / stats["delivered"], abs=0.01)
+        assert stats["opens_rate"] == pytest.approx(
+            100 * stats["unique_opens"] / stats["delivered"], abs=0.01
+        )
         (req,) = api_requests(emulator)
         assert req["path"] == f"/api/email/version/4/do/stats/id/{email_id}"
 
@@ -225,7 +244,15 @@ class TestQueries:
     @pytest.mark.parametrize(
         ("object_name", "sorts"),
         [
-            ("list", {"created_at": "descending", "id": "ascending", "name": "ascending", "updated_at": "descending"}),
+            (
+                "list",
+                {
+                    "created_at": "descending",
+                    "id": "ascending",
+                    "name": "ascending",
+                    "updated_at": "descending",
+                },
+            ),
             ("dynamicContent", {"created_at": "descending", "id": "ascending", "updated_at": "descending"}),
             ("lifecycleHistory", {"created_at": "ascending", "id": "ascending"}),
             ("listMembership", {"created_at": "descending", "id": "ascending", "updated_at": "descending"}),
@@ -316,7 +343,9 @@ class TestQueries:
             ("emailStats", {}, "Unknown Pardot object"),
         ],
     )
-    def test_undocumented_criteria_refused_before_any_request(self, emulator, hook, object_name, criteria, match):
+    def test_undocumented_criteria_refused_before_any_request(
+        self, emulator, hook, object_name, criteria, match
+    ):
         before = last_seq(emulator)
         with pytest.raises(PardotValidationError, match=match):
             list(hook.query(object_name, **criteria))

@@ -13,7 +13,9 @@ from airflow_provider_pardot.utils.errors import error_from_response
 from airflow_provider_pardot.utils.exports import normalise_export, normalise_export_list
 
 RECORDED = Path(__file__).resolve().parents[3] / "shared" / "pardot-docs" / "recorded"
-pytestmark = pytest.mark.skipif(not RECORDED.is_dir(), reason="shared/pardot-docs/recorded is not beside the repo")
+pytestmark = pytest.mark.skipif(
+    not RECORDED.is_dir(), reason="shared/pardot-docs/recorded is not beside the repo"
+)
 
 
 def _v4(name: str) -> tuple[int, bytes, str]:
@@ -24,8 +26,13 @@ def _v4(name: str) -> tuple[int, bytes, str]:
 
 @pytest.mark.parametrize(
     ("name", "count"),
-    [("list-query-0rows.json", 0), ("list-query-1row.json", 1), ("listMembership-query-0rows.json", 0),
-     ("listMembership-query-1row.json", 1), ("listMembership-query-2rows.json", 2)],
+    [
+        ("list-query-0rows.json", 0),
+        ("list-query-1row.json", 1),
+        ("listMembership-query-0rows.json", 0),
+        ("listMembership-query-1row.json", 1),
+        ("listMembership-query-2rows.json", 2),
+    ],
 )
 def test_query_pages_are_always_lists(name, count):
     status, raw, _ = _v4(name)
@@ -68,8 +75,11 @@ def test_batch_failure_with_http_200_is_an_error():
 
 @pytest.mark.parametrize(
     ("name", "code", "cls"),
-    [("error-184-invalid-access-token.xml", 184, PardotAuthError), ("error-15-login-failed.xml", 15, PardotAuthError),
-     ("error-1-invalid-api-key.xml", 1, PardotAuthError)],
+    [
+        ("error-184-invalid-access-token.xml", 184, PardotAuthError),
+        ("error-15-login-failed.xml", 15, PardotAuthError),
+        ("error-1-invalid-api-key.xml", 1, PardotAuthError),
+    ],
 )
 def test_xml_errors(name, code, cls):
     raw = (RECORDED / "xml" / name).read_bytes()
@@ -80,8 +90,11 @@ def test_xml_errors(name, code, cls):
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("error-181-missing-business-unit-header.json", 181), ("error-13-missing-required-parameter.json", 13),
-     ("error-109-delete-not-found.json", 109)],
+    [
+        ("error-181-missing-business-unit-header.json", 181),
+        ("error-13-missing-required-parameter.json", 13),
+        ("error-109-delete-not-found.json", 109),
+    ],
 )
 def test_v5_errors(name, code):
     raw = (RECORDED / "v5-json" / name).read_bytes()
@@ -96,7 +109,9 @@ def test_v5_success_is_not_an_error():
 
 
 def test_xml_list_query_and_read_match_json_values():
-    rows = responses.query_rows(responses.parse_body((RECORDED / "xml" / "list-query-2rows.xml").read_bytes()), "list")
+    rows = responses.query_rows(
+        responses.parse_body((RECORDED / "xml" / "list-query-2rows.xml").read_bytes()), "list"
+    )
     assert [r["id"] for r in rows] == [839, 33173]
     assert rows[0]["is_public"] is True
     assert rows[1]["title"] is None
@@ -106,7 +121,9 @@ def test_xml_list_query_and_read_match_json_values():
 
 
 def test_xml_keeps_zip_codes_as_text():
-    rows = responses.query_rows(responses.parse_body((RECORDED / "xml" / "prospect-query-2rows.xml").read_bytes()), "prospect")
+    rows = responses.query_rows(
+        responses.parse_body((RECORDED / "xml" / "prospect-query-2rows.xml").read_bytes()), "prospect"
+    )
     assert rows[0]["zip"].strip() == "02190"
 
 
@@ -122,15 +139,23 @@ def test_xml_one_to_one_templates_and_dynamic_content_variations():
     body = responses.parse_body((RECORDED / "xml" / "emailTemplate-listOneToOne.xml").read_bytes())
     templates = responses.as_list(body["emailTemplates"]["templates"])
     assert [t["id"] for t in templates] == [1, 11]
-    dc = responses.record(responses.parse_body((RECORDED / "xml" / "dynamicContent-read.xml").read_bytes()), "dynamicContent")
+    dc = responses.record(
+        responses.parse_body((RECORDED / "xml" / "dynamicContent-read.xml").read_bytes()), "dynamicContent"
+    )
     assert len(responses.as_list(dc["variation"])) == 2
 
 
 @pytest.mark.parametrize(
     ("body", "refs"),
     [
-        ({"export": {"id": 1, "state": "Complete", "isExpired": False, "resultRefs": "https://h/a"}}, ["https://h/a"]),
-        ({"export": {"id": 1, "state": "Complete", "isExpired": False, "resultRefs": ["u1", "u2"]}}, ["u1", "u2"]),
+        (
+            {"export": {"id": 1, "state": "Complete", "isExpired": False, "resultRefs": "https://h/a"}},
+            ["https://h/a"],
+        ),
+        (
+            {"export": {"id": 1, "state": "Complete", "isExpired": False, "resultRefs": ["u1", "u2"]}},
+            ["u1", "u2"],
+        ),
         ({"export": {"id": 1, "state": "Waiting", "isExpired": False}}, []),
         ({"id": 1, "status": "Complete", "isExpired": False, "resultRefs": None}, []),
     ],
@@ -144,5 +169,15 @@ def test_export_shapes(body, refs):
 
 def test_export_query_shapes():
     assert normalise_export_list({"result": {"total_results": 0}}) == []
-    assert len(normalise_export_list({"result": {"total_results": 1, "export": {"id": 3, "state": "Waiting"}}})) == 1
-    assert len(normalise_export_list({"values": [{"id": 1, "status": "Complete"}, {"id": 2, "status": "Failed"}]})) == 2
+    assert (
+        len(normalise_export_list({"result": {"total_results": 1, "export": {"id": 3, "state": "Waiting"}}}))
+        == 1
+    )
+    assert (
+        len(
+            normalise_export_list(
+                {"values": [{"id": 1, "status": "Complete"}, {"id": 2, "status": "Failed"}]}
+            )
+        )
+        == 2
+    )

@@ -17,7 +17,9 @@ CREDS = {"client_id": "cid", "client_secret": "secret"}
 
 
 def config(extra=None, login=None, password=None, host=None):
-    return build_config(host=host, login=login, password=password, extra={"business_unit_id": BU, **(extra or {})})
+    return build_config(
+        host=host, login=login, password=password, extra={"business_unit_id": BU, **(extra or {})}
+    )
 
 
 class TestConnectionFields:
@@ -27,7 +29,12 @@ class TestConnectionFields:
             (CREDS, None, None, "client_credentials"),
             (CREDS, "user@example.com", "pw", "password"),
             ({"client_id": "cid", "refresh_token": "rt"}, None, None, "refresh_token"),
-            ({"client_id": "cid", "private_key": "-----BEGIN PRIVATE KEY-----\nx"}, "user", None, "jwt_bearer"),
+            (
+                {"client_id": "cid", "private_key": "-----BEGIN PRIVATE KEY-----\nx"},
+                "user",
+                None,
+                "jwt_bearer",
+            ),
             ({"access_token": "tok"}, None, None, "access_token"),
         ],
     )
@@ -93,7 +100,12 @@ class TestCriteria:
     def test_documented_criteria_pass(self):
         params = validate_query(
             "list",
-            {"created_after": "yesterday", "updated_before": datetime(2024, 5, 1, 12), "id_greater_than": 5, "name": "x"},
+            {
+                "created_after": "yesterday",
+                "updated_before": datetime(2024, 5, 1, 12),
+                "id_greater_than": 5,
+                "name": "x",
+            },
         )
         assert params == {
             "created_after": "yesterday",
@@ -101,8 +113,13 @@ class TestCriteria:
             "id_greater_than": 5,
             "name": "x",
         }
-        assert validate_query("lifecycleHistory", {"created_before": date(2024, 1, 2)}) == {"created_before": "2024-01-02"}
-        assert validate_query("listMembership", {"deleted": True, "list_id": "7"}) == {"deleted": "true", "list_id": 7}
+        assert validate_query("lifecycleHistory", {"created_before": date(2024, 1, 2)}) == {
+            "created_before": "2024-01-02"
+        }
+        assert validate_query("listMembership", {"deleted": True, "list_id": "7"}) == {
+            "deleted": "true",
+            "list_id": 7,
+        }
 
     @pytest.mark.parametrize(("given", "sent"), [(True, "1"), (False, "0"), ("false", "0"), ("True", "1"), (0, "0")])
     def test_boolean_criteria_go_out_as_1_or_0(self, given, sent):
@@ -173,13 +190,29 @@ class TestExportValidation:
     @pytest.mark.parametrize(
         ("obj", "proc", "args"),
         [
-            ("visitorActivity", "filter_by_created_at", {"created_after": "2026-01-01 00:00:00", "type": [1, 2], "prospect_only": True}),
-            ("visitorActivity", "filter_by_updated_at", {"updated_after": "yesterday", "prospectOnly": "false"}),
+            (
+                "visitorActivity",
+                "filter_by_created_at",
+                {"created_after": "2026-01-01 00:00:00", "type": [1, 2], "prospect_only": True},
+            ),
+            (
+                "visitorActivity",
+                "filter_by_updated_at",
+                {"updated_after": "yesterday", "prospectOnly": "false"},
+            ),
             ("listMembership", "filter_by_updated_at", {"updated_after": "last_month", "deleted": "all"}),
             ("prospect", "filter_by_created_at", {"created_after": "3 days ago", "deleted": True}),
-            ("prospectAccount", "filter_by_prospect_updated_at", {"prospect_updated_after": "this_month", "prospect_deleted": "false"}),
+            (
+                "prospectAccount",
+                "filter_by_prospect_updated_at",
+                {"prospect_updated_after": "this_month", "prospect_deleted": "false"},
+            ),
             ("visitor", "filter_by_updated_at", {"updated_after": datetime(2026, 1, 1)}),
-            ("externalActivity", "filter_by_activity_date", {"activity_after": "2025-07-01", "activity_before": "2026-06-30"}),
+            (
+                "externalActivity",
+                "filter_by_activity_date",
+                {"activity_after": "2025-07-01", "activity_before": "2026-06-30"},
+            ),
         ],
     )
     def test_documented_procedures_pass(self, obj, proc, args):
@@ -191,15 +224,63 @@ class TestExportValidation:
             ("account", "filter_by_created_at", {}, None, "cannot be exported"),
             ("prospect", "filter_by_id", {}, None, "not an export procedure of prospect"),
             ("visitorActivity", "filter_by_created_at", {"updated_after": "today"}, None, "not an argument"),
-            ("visitorActivity", "filter_by_created_at", {"created_before": "today"}, None, "needs the argument 'created_after'"),
-            ("visitorActivity", "filter_by_created_at", {"created_after": "soon"}, None, "not a date and time"),
-            ("visitorActivity", "filter_by_created_at", {"created_after": "2026-03-01", "created_before": "2026-02-01"}, None, "must be after"),
-            ("visitorActivity", "filter_by_created_at", {"created_after": "2024-01-01", "created_before": "2025-06-01"}, None, "at most one year"),
+            (
+                "visitorActivity",
+                "filter_by_created_at",
+                {"created_before": "today"},
+                None,
+                "needs the argument 'created_after'",
+            ),
+            (
+                "visitorActivity",
+                "filter_by_created_at",
+                {"created_after": "soon"},
+                None,
+                "not a date and time",
+            ),
+            (
+                "visitorActivity",
+                "filter_by_created_at",
+                {"created_after": "2026-03-01", "created_before": "2026-02-01"},
+                None,
+                "must be after",
+            ),
+            (
+                "visitorActivity",
+                "filter_by_created_at",
+                {"created_after": "2024-01-01", "created_before": "2025-06-01"},
+                None,
+                "at most one year",
+            ),
             ("visitorActivity", "filter_by_created_at", {"created_after": "2025-01-01"}, None, "to now"),
-            ("visitorActivity", "filter_by_created_at", {"created_after": "today", "type": [99]}, None, "type ids"),
-            ("listMembership", "filter_by_created_at", {"created_after": "today", "deleted": "maybe"}, None, "deleted must be one of"),
-            ("visitorActivity", "filter_by_created_at", {"created_after": "today"}, [f"f{i}" for i in range(151)], "at most 150 fields"),
-            ("visitorActivity", "filter_by_created_at", {"created_after": "today"}, "id,type", "list of field names"),
+            (
+                "visitorActivity",
+                "filter_by_created_at",
+                {"created_after": "today", "type": [99]},
+                None,
+                "type ids",
+            ),
+            (
+                "listMembership",
+                "filter_by_created_at",
+                {"created_after": "today", "deleted": "maybe"},
+                None,
+                "deleted must be one of",
+            ),
+            (
+                "visitorActivity",
+                "filter_by_created_at",
+                {"created_after": "today"},
+                [f"f{i}" for i in range(151)],
+                "at most 150 fields",
+            ),
+            (
+                "visitorActivity",
+                "filter_by_created_at",
+                {"created_after": "today"},
+                "id,type",
+                "list of field names",
+            ),
         ],
     )
     def test_bad_exports(self, obj, proc, args, fields, message):
@@ -207,6 +288,20 @@ class TestExportValidation:
             validate_export(obj, proc, args, fields, now=self.NOW)
 
     def test_v5_options(self):
-        validate_export("visitor", "filter_by_updated_at", {"updated_after": "today"}, None, {"maxFileSizeBytes": 10}, now=self.NOW)
+        validate_export(
+            "visitor",
+            "filter_by_updated_at",
+            {"updated_after": "today"},
+            None,
+            {"maxFileSizeBytes": 10},
+            now=self.NOW,
+        )
         with pytest.raises(PardotValidationError, match="v5 Export API option"):
-            validate_export("visitor", "filter_by_updated_at", {"updated_after": "today"}, None, {"legacyDateFormat": True}, api_version=4)
+            validate_export(
+                "visitor",
+                "filter_by_updated_at",
+                {"updated_after": "today"},
+                None,
+                {"legacyDateFormat": True},
+                api_version=4,
+            )
