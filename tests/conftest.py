@@ -155,6 +155,15 @@ def moto_server():
             proc.wait()
 
 
+def _forget_attached_stores() -> None:
+    """Airflow caches one file system per connection id for the whole process."""
+    try:
+        from airflow.sdk.io import store
+    except ImportError:  # Airflow 2.11
+        from airflow.io import store  # type: ignore[no-redef]
+    store._STORE_CACHE.clear()
+
+
 @pytest.fixture
 def s3_bucket(moto_server, monkeypatch):
     """A fresh bucket on the moto server and the ``aws_test`` connection to it; returns the name."""
@@ -175,6 +184,7 @@ def s3_bucket(moto_server, monkeypatch):
         "extra": {"endpoint_url": moto_server, "region_name": "us-east-1"},
     }
     monkeypatch.setenv("AIRFLOW_CONN_AWS_TEST", json.dumps(conn))
+    _forget_attached_stores()  # a store attached earlier for aws_test may lack the moto endpoint
     bucket = f"pardot-{uuid.uuid4().hex[:8]}"
     client = boto3.client(
         "s3",
