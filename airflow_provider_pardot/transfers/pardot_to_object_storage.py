@@ -520,7 +520,7 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
             self.object_name, fields=self.fields, concurrency=self.concurrency, **criteria
         )
         # the fields asked come first, in their order, even when no record matches
-        columns: dict[str, Any] = {name: set() for name in self._columns}
+        columns: dict[str, Any] = {column: set() for column in self._columns}
         with _discarded_on_failure(destination):
             write = self._jsonl if self.file_format == "jsonl" else self._spooled
             fill = functools.partial(write, records, progress=progress, columns=columns)
@@ -529,13 +529,8 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
             manifest_uri = destination.write_manifest(
                 _manifest([entry], object=self.object_name, criteria=criteria, format=self.file_format)
             )
-        self.log.info(
-            "Wrote %s %s records to %s; manifest %s",
-            f"{entry['rows']:,}",
-            self.object_name,
-            entry["uri"],
-            manifest_uri,
-        )
+        rows = f"{entry['rows']:,}"
+        self.log.info("Wrote %s %s records to %s; manifest %s", rows, self.object_name, entry["uri"], manifest_uri)
         self.delivery.written(destination.base, uri(destination.base), [entry], list(columns))
         emit_asset_events(self, context, self.delivery)
         return [str(entry["uri"])]
