@@ -163,9 +163,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
-        if self._entry is not None:
+        if self._entry is not None:  # before the headers leave: a 204 is complete with them
             self._entry["status"] = status
+        self.end_headers()
         if self.command != "HEAD" and status != 204:
             self._write_body(body)
 
@@ -237,9 +237,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Accept-Ranges", "bytes")
         for k, v in extra:
             self.send_header(k, v)
-        self.end_headers()
         if self._entry is not None:
             self._entry["status"] = status
+        self.end_headers()
         if self.command == "HEAD":
             return
         f = self._fault or {}
