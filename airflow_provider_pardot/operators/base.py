@@ -139,10 +139,10 @@ class PardotExportWaitMixin(PardotHookMixin):
             self.export_timed_out(message)
         raise AirflowException(message or f"Unexpected event from the trigger: {event!r}")
 
-    def export_complete(self, event: dict[str, Any]) -> Any:
-        """The task's return value once the trigger reported the export Complete."""
-        raise NotImplementedError
+    if TYPE_CHECKING:  # each waiting task says these two (the operator and the sensor)
 
-    def export_timed_out(self, message: str) -> NoReturn:
-        """Fail the task when the trigger gave up waiting."""
-        raise NotImplementedError
+        def export_complete(self, event: dict[str, Any]) -> Any:
+            """The task's return value once the trigger reported the export Complete."""
+
+        def export_timed_out(self, message: str) -> NoReturn:
+            """Fail the task when the trigger gave up waiting."""
