@@ -135,3 +135,16 @@ def faults(h: Handler, c: Call) -> None:
     elif h.command == "DELETE":
         emu.faults.clear()
     h.send_json(200, {"rules": emu.faults.describe(), "faults_injected": emu.faults.injected})
+
+
+def import_status(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    try:
+        imp = im.get(c.vars["id"])
+    except PardotError:
+        raise Missing(f"unknown import {c.vars['id']}") from None
+    if h.command == "POST":
+        data = _data(c)
+        im.force(imp, data.get("status"), data.get("isExpired"), pinned=data.get("pinned", True))
+    extra = {"polls": imp.polls, "batches": len(imp.batches), "applied": imp.applied, "pinned": imp.pinned}
+    h.send_json(200, im.represent(imp, h.base_url) | extra)
