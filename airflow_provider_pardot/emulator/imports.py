@@ -27,14 +27,14 @@ import json
 import os
 import secrets
 import shutil
-import threading
 import time
 from dataclasses import dataclass, field
 
 from . import import_rows, multipart
 from .dates import fmt_v5, utcnow
 from .errors import PardotError
-from .params import get
+from .params import get, json_object
+from .worker import Worker
 
 MAX_BATCH_BYTES = 10 * 1024 * 1024
 MAX_BATCHES = 10
@@ -167,22 +167,6 @@ def read_csv(data: bytes) -> tuple[list[str], int]:
     return header, count
 
 
-def parse_json(body: bytes, content_type: str) -> dict:
-    """A JSON object body (152 empty, 151 another content type, 150 not a JSON object)."""
-    if not body.strip():
-        raise PardotError(152)
-    ctype = content_type.split(";")[0].strip().lower()
-    if ctype and "json" not in ctype:
-        raise PardotError(151, ctype)
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise PardotError(150) from None
-    if not isinstance(data, dict):
-        raise PardotError(150)
-    return data
-
-
 def the_file(parts: list[multipart.Part], required: bool) -> bytes | None:
     """The one file of a request: the part named ``file`` (any case) and any other file part."""
     files = [p for p in parts if p.is_file or p.name.lower() == "file"]
@@ -197,9 +181,9 @@ def create_body(body: bytes, content_type: str) -> tuple[dict, bytes | None]:
     """A create's options and its optional first batch: JSON, or multipart ``input`` + ``file``."""
     parts = multipart.parse(body, content_type)
     if parts is None:
-        return parse_json(body, content_type), None
+        return json_object(body, content_type), None
     inputs = multipart.by_name(parts, "input")
-    data = parse_json(inputs[-1].data, "application/json") if inputs else {}
+    data = json_object(inputs[-1].data, "application/json") if inputs else {}
     return data, the_file(parts, required=False)
 
 
@@ -240,29 +224,20 @@ def csv_rows(path: str):
                 yield row
 
 
-class Imports:
+class Imports(Worker):
     """Every import of the account, and the thread that applies submitted ones."""
 
     def __init__(self, emu):
-        self.emu = emu
-        self.cond = threading.Condition()
+        super().__init__(emu, "pardot-emulator-imports")
         self.imports: dict[int, Import] = {}
         self.next_id = FIRST_ID
         self.batches_today = 0
         self._queue: list[Import] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="pardot-emulator-imports", daemon=True)
-        self._thread.start()
+        self.start()
 
     @property
     def root(self) -> str:
         return os.path.join(self.emu.data_dir, "imports")
-
-    def stop(self) -> None:
-        self._stop.set()
-        with self.cond:
-            self.cond.notify_all()
-        self._thread.join(timeout=5)
 
     def reset(self) -> None:
         with self.cond:
@@ -413,7 +388,7 @@ class Imports:
         """Apply a submitted import's rows to the store (once), and write its error file."""
         outcome = import_rows.Outcome()
         try:
-            if imp.final == "Complete" and not imp.applied and imp.header is not None:
+            if imp.final == "Complete" and not imp.applied:
                 outcome = self._apply_batches(imp, imp.header)
         except Exception as exc:  # pragma: no cover - a bug or a full disk: Pardot's Failed
             self.emu.log(f"import {imp.id} failed: {exc!r}")
@@ -426,11 +401,14 @@ class Imports:
     def errors_path(self, imp: Import) -> str:
         return os.path.join(self.root, str(imp.id), f"errors-{imp.errors_key}.csv")
 
-    def _apply_batches(self, imp: Import, header: import_rows.Header) -> import_rows.Outcome:
+    def _apply_batches(self, imp: Import, header: import_rows.Header | None) -> import_rows.Outcome:
         path = self.errors_path(imp)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow([*header.cells, "errorType", "errorMessage"])
+            writer.writerow([*(header.cells if header else ()), "errorType", "errorMessage"])
+            if header is None:  # forced Complete without a batch: nothing to apply
+                return import_rows.Outcome()
 
             def rows():
                 for batch in imp.batches:
