@@ -71,6 +71,8 @@ class Import:
     status: str = "Open"
     header: import_rows.Header | None = None
     batches: list[str] = field(default_factory=list)
+    #: data rows in the batches
+    rows: int = 0
     created_ts: float = field(default_factory=time.time)
     created: str = field(default_factory=lambda: fmt_v5(utcnow()))
     updated: str = ""
@@ -262,26 +264,39 @@ class Imports(Worker):
         self._take_batch(dry=True)
         if ready and file is None:
             raise PardotError(162, "An import created Ready needs its file")
-        header = self._checked_file(file, options) if file is not None else None
+        checked = self._checked_file(file, options) if file is not None else None
         with self.cond:
             imp = Import(self.next_id, options)
             self.next_id += 1
             self.imports[imp.id] = imp
-        if file is not None and header is not None:
-            self._store_batch(imp, header, file)
+        if file is not None and checked is not None:
+            self._store_batch(imp, checked, file)
         if ready:
             self.submit(imp, {"status": "Ready"})
         return imp
 
-    def _checked_file(self, data: bytes, options: import_rows.Options, imp: Import | None = None):
+    def _checked_file(
+        self, data: bytes, options: import_rows.Options, imp: Import | None = None
+    ) -> tuple[import_rows.Header, int]:
+        """A batch's header and row count, once the file passed every check."""
         if len(data) > MAX_BATCH_BYTES:
             raise PardotError(204, "Limit of 10MB exceeded", status=413)
-        cells, _ = read_csv(data)
+        cells, count = read_csv(data)
         header = import_rows.read_header(cells)
         check_header(imp or Import(0, options), header)
-        return header
+        return header, count
 
-    def _store_batch(self, imp: Import, header: import_rows.Header, data: bytes) -> None:
+    @staticmethod
+    def _room(imp: Import) -> None:
+        """161 unless the import is Open, 160 (HTTP 429) when it holds its 10 batches."""
+        if imp.status != "Open":
+            raise PardotError(161, f"Current status is {imp.status}")
+        if len(imp.batches) >= MAX_BATCHES:
+            raise PardotError(
+                160, f"Over batch per import limits (Currently set to {MAX_BATCHES})", status=429
+            )
+
+    def _store_batch(self, imp: Import, checked: tuple[import_rows.Header, int], data: bytes) -> None:
         folder = os.path.join(self.root, str(imp.id))
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, f"batch-{secrets.token_hex(4)}.csv")
@@ -289,17 +304,13 @@ class Imports(Worker):
             fh.write(data)
         with self.cond:  # checked again: another request may have submitted or filled the import
             try:
-                if imp.status != "Open":
-                    raise PardotError(161, f"Current status is {imp.status}")
-                if len(imp.batches) >= MAX_BATCHES:
-                    raise PardotError(
-                        160, f"Over batch per import limits (Currently set to {MAX_BATCHES})", status=429
-                    )
+                self._room(imp)
                 self._take_batch()
             except PardotError:
                 os.remove(path)
                 raise
-            imp.header = imp.header or header
+            imp.header = imp.header or checked[0]
+            imp.rows += checked[1]
             imp.batches.append(path)
             imp.updated = fmt_v5(utcnow())
 
@@ -307,12 +318,7 @@ class Imports(Worker):
         self._take_batch(dry=True)
         if self.is_expired(imp):
             raise PardotError(2, "Cannot add a batch to an expired import")
-        if imp.status != "Open":
-            raise PardotError(161, f"Current status is {imp.status}")
-        if len(imp.batches) >= MAX_BATCHES:
-            raise PardotError(
-                160, f"Over batch per import limits (Currently set to {MAX_BATCHES})", status=429
-            )
+        self._room(imp)
         self._store_batch(imp, self._checked_file(data, imp.options, imp), data)
 
     def submit(self, imp: Import, data: dict) -> Import:
@@ -472,6 +478,17 @@ class Imports(Worker):
         if self.is_expired(imp):
             raise PardotError(2, "The import has expired")
         return self.errors_path(imp)
+
+    def control_view(self, imp: Import, base: str) -> dict:
+        """What the control API shows of an import: its v5 record and how it stands inside."""
+        extra = {
+            "batches": len(imp.batches),
+            "rows": imp.rows,
+            "polls": imp.polls,
+            "applied": imp.applied,
+            "pinned": imp.pinned,
+        }
+        return self.represent(imp, base) | extra
 
     def force(self, imp: Import, status: str | None, expired, pinned: bool = True) -> Import:
         """Control API: put an import in a status (Complete applies it first) or expire it."""

@@ -69,11 +69,7 @@ def err(r) -> tuple[int, int]:
 
 
 def control(emulator, iid, **body):
-    r = emulator.session.request(
-        "POST" if body else "GET", f"{emulator.url}/_emulator/imports/{iid}", json=body or None, timeout=30
-    )
-    r.raise_for_status()
-    return r.json()
+    return emulator.set_import(iid, **body) if body else emulator.get_import(iid)
 
 
 def prospects(api, **filters) -> list[dict]:
@@ -480,7 +476,7 @@ def test_dropped_batch_and_submit_are_applied(api, emulator):
     emulator.faults({"match": r"/imports/\d+/batches$", "method": "POST", "kind": "reset_after", "times": 1})
     with pytest.raises(requests.ConnectionError):
         batch(api, iid, "matchId,firstName\n20001,Once\n")
-    assert control(emulator, iid)["batches"] == 1
+    assert (control(emulator, iid)["batches"], control(emulator, iid)["rows"]) == (1, 1)
     emulator.faults({"match": r"/imports/\d+/batches$", "kind": "reset_before", "times": 1})
     with pytest.raises(requests.ConnectionError):
         batch(api, iid, "matchId,firstName\n20001,Once\n")
@@ -490,6 +486,7 @@ def test_dropped_batch_and_submit_are_applied(api, emulator):
         submit(api, iid)
     assert status(api, iid) == "Waiting"
     assert err(submit(api, iid)) == (400, 155)
+    assert [(i["id"], i["batches"]) for i in emulator.imports()] == [(iid, 1)]
 
 
 def test_status_read_faults_are_not_polls(api, emulator):
