@@ -27,6 +27,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -86,6 +87,7 @@ class Import:
     pinned: bool = False
     #: where processing ends (``import_final_status`` when it was submitted)
     final: str = "Complete"
+    apply_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.updated = self.created
@@ -392,17 +394,20 @@ class Imports(Worker):
 
     def apply(self, imp: Import) -> None:
         """Apply a submitted import's rows to the store (once), and write its error file."""
-        outcome = import_rows.Outcome()
-        try:
-            if imp.final == "Complete" and not imp.applied:
-                outcome = self._apply_batches(imp, imp.header)
-        except Exception as exc:  # pragma: no cover - a bug or a full disk: Pardot's Failed
-            self.emu.log(f"import {imp.id} failed: {exc!r}")
-            imp.final = "Failed"
-        with self.cond:
-            imp.outcome = outcome if imp.final == "Complete" else None
-            imp.applied = True
-            self.cond.notify_all()
+        with imp.apply_lock:  # the worker and a forced Complete may both get here
+            if imp.applied:
+                return
+            outcome = import_rows.Outcome()
+            try:
+                if imp.final == "Complete":
+                    outcome = self._apply_batches(imp, imp.header)
+            except Exception as exc:  # pragma: no cover - a bug or a full disk: Pardot's Failed
+                self.emu.log(f"import {imp.id} failed: {exc!r}")
+                imp.final = "Failed"
+            with self.cond:
+                imp.outcome = outcome if imp.final == "Complete" else None
+                imp.applied = True
+                self.cond.notify_all()
 
     def errors_path(self, imp: Import) -> str:
         return os.path.join(self.root, str(imp.id), f"errors-{imp.errors_key}.csv")
