@@ -172,8 +172,9 @@ def read_csv(data: bytes) -> tuple[list[str], int]:
 
 
 def the_file(parts: list[multipart.Part], required: bool) -> bytes | None:
-    """The one file of a request: the part named ``file`` (any case) and any other file part."""
-    files = [p for p in parts if p.is_file or p.name.lower() == "file"]
+    """The one file of a request: the part named ``file`` (any case) and any other file part
+    but ``input`` (which some clients send as a JSON file)."""
+    files = [p for p in parts if p.name.lower() != "input" and (p.is_file or p.name.lower() == "file")]
     if len(files) > 1:
         raise PardotError(163)
     if not files and required:
