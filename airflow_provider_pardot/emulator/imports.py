@@ -10,7 +10,7 @@
   ``import_final_status`` (``Complete``, ``Failed`` or ``Cancelled``) is where processing ends;
   ``Failed`` and ``Cancelled`` imports apply nothing.
 * Expiry: an ``Open`` import expires ``import_open_expiry_seconds`` after creation (24 h; it then
-  never imports anything), any other ``import_expiry_seconds`` after it (7 days).
+  never imports anything), a finished one ``import_expiry_seconds`` after it finished (7 days).
 * Limits: ``import_batch_daily_limit`` batches a day (error 164), counted on every batch accepted.
 * Errors: rejected rows are written to a CSV file (the caller's header and row, plus ``errorType``
   and ``errorMessage``); ``GET .../errors`` answers 302 to it, served without authentication at
