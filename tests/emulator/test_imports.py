@@ -544,3 +544,11 @@ def test_input_part_sent_as_a_file(api, emulator):
     r = api.s.post(api.url + BASE, files=files, headers=api.headers())
     assert r.status_code == 201, r.text
     assert finish(api, r.json()["id"])["updatedCount"] == 1
+
+
+def test_the_request_log_keeps_a_batch_size_not_its_content(api, emulator):
+    iid = new_import(api)
+    batch(api, iid, "matchId,company\n20001,Secret Co\n")
+    entry = next(e for e in emulator.requests() if e["path"].endswith("/batches"))
+    assert entry["form"] == {"file": ["<file 'batch.csv', 26 bytes>"]}
+    assert entry["status"] == 204
