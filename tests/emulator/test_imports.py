@@ -547,8 +547,8 @@ def test_input_part_sent_as_a_file(api, emulator):
 
 
 def test_the_request_log_keeps_a_batch_size_not_its_content(api, emulator):
-    iid = new_import(api)
-    batch(api, iid, "matchId,company\n20001,Secret Co\n")
+    iid, text = new_import(api), "matchId,company\n20001,Secret Co\n"
+    batch(api, iid, text)
     entry = next(e for e in emulator.requests() if e["path"].endswith("/batches"))
-    assert entry["form"] == {"file": ["<file 'batch.csv', 26 bytes>"]}
+    assert entry["form"] == {"file": [f"<file 'batch.csv', {len(text)} bytes>"]}
     assert entry["status"] == 204
