@@ -1,4 +1,4 @@
-"""v5 object queries and reads (SPEC §9, api-facts-v5.md), compared with the real v5 recordings."""
+"""v5 object queries and reads (the v5 object reference pages), compared with the real v5 recordings."""
 
 from __future__ import annotations
 
