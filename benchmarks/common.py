@@ -142,6 +142,7 @@ class Emulator:
 
     def __init__(self, *args: str, name: str = "emu", tls: tuple[str, str] | None = None):
         self.ca = tls[0] if tls else None
+        WORK.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=WORK))
         self.process = EmulatorProcess(*args, workdir=workdir, tls=tls, timeout=60, cwd=str(ROOT)).start()
         self.dir, self.url, self.proc = workdir, self.process.url, self.process.proc
