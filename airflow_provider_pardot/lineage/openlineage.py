@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEME = "pardot"
+#: Airflow caches its collector without a lock: parallel first reads (the transfer's downloads)
+#: would each build one, and the building loads every provider's asset handlers.
+_COLLECTOR_LOCK = threading.Lock()
 #: A CSV header longer than this is not looked for (the schema facet is then left out).
 MAX_HEADER_BYTES = 64 << 10
 
@@ -104,9 +108,9 @@ def report_hook_input(hook: Any, business_unit_id: str, object_name: str | None)
     try:
         from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 
-        get_hook_lineage_collector().add_input_asset(
-            context=hook, uri=pardot_uri(business_unit_id, object_name)
-        )
+        with _COLLECTOR_LOCK:
+            collector = get_hook_lineage_collector()
+        collector.add_input_asset(context=hook, uri=pardot_uri(business_unit_id, object_name))
     except Exception as err:  # lineage must never fail a read
         log.debug("Could not report hook lineage for %s: %s", object_name, err)
 
