@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow_provider_pardot.api.criteria import DATE_KEYWORDS, RELATIVE_DATE
 from airflow_provider_pardot.api.ids import require_id
-from airflow_provider_pardot.client.endpoints import export_path
+from airflow_provider_pardot.client.endpoints import export_path, v4_params
 from airflow_provider_pardot.client.form import iso_datetime
 from airflow_provider_pardot.client.responses import as_list
 from airflow_provider_pardot.exceptions import PardotValidationError
@@ -364,7 +364,9 @@ def export_call(api_version: int, operation: str, export_id: int | str | None = 
     if export_id is not None:
         require_id("export_id", export_id)
     method, idempotent = EXPORT_OPERATIONS[operation]
-    params = {**({} if api_version == 5 else {"format": "json"}), **(options.pop("params", None) or {})}
+    params = options.pop("params", None) or {}
+    if api_version != 5:
+        params = v4_params(params)
     options = {"params": params or None, "idempotent": idempotent, **options}
     return ExportCall(operation, method, export_path(api_version, operation, export_id), options, export_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 #: Salesforce's OAuth token endpoint, relative to the connection's ``login_url``.
@@ -35,6 +36,11 @@ RESULT_KEYS: dict[str, str] = {
     "prospectAccount": "prospectAccount",
     "export": "export",
 }
+
+
+def v4_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The query string of a v3/v4 request: ``format=json`` (their default is XML), then ``params``."""
+    return {"format": "json", **(params or {})}
 
 
 def object_path(

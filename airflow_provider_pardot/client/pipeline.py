@@ -311,10 +311,14 @@ class Exchange:
             failure, PardotApiError(f"{self.method} {self.path}: {detail} ({type(err).__name__})")
         )
 
-    def reply(self, status: int, headers: Mapping[str, str], raw: bytes) -> Reply:
-        """The :class:`Reply` of a complete answer, or raise :class:`SendFailed` for an error in any shape."""
+    def reply(self, status: int, headers: Mapping[str, str], raw: bytes) -> Reply | SendFailed:
+        """A complete answer read: its :class:`Reply`, or a :class:`SendFailed` for an error in any shape."""
         record_usage(self.config, headers)
-        return Reply(status, headers, responses.parse_body(raw, self.read_answer(status, raw)))
+        try:
+            parsed = self.read_answer(status, raw)
+        except SendFailed as failed:
+            return failed
+        return Reply(status, headers, responses.parse_body(raw, parsed))
 
     def read_answer(self, status: int, raw: bytes) -> Any:
         """Return an answer's decoded JSON body, or raise :class:`SendFailed` for an error in any shape."""

@@ -261,11 +261,8 @@ class PardotHook(BaseHook):
                 raw = response.content
             except requests.RequestException as err:
                 return exchange.transport_failed(Failure.DROPPED, err, "answer cut off")
-        try:
-            reply = exchange.reply(response.status_code, response.headers, raw)
-        except SendFailed as failed:
-            return failed
-        return replace(reply, stream=response) if stream else reply
+        reply = exchange.reply(response.status_code, response.headers, raw)
+        return replace(reply, stream=response) if stream and isinstance(reply, Reply) else reply
 
     def call(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
         """
@@ -283,8 +280,7 @@ class PardotHook(BaseHook):
         self, method: str, object_name: str, operation: str, id_field: str | None = None, id_value=None, **kw
     ) -> Any:
         path = endpoints.object_path(object_name, self._v(), operation, id_field, id_value)
-        params = {"format": "json", **(kw.pop("params", None) or {})}
-        return self.call(method, path, params=params, **kw)
+        return self.call(method, path, params=endpoints.v4_params(kw.pop("params", None)), **kw)
 
     # Objects --------------------------------------------------------------------------------------
     def query(
@@ -397,13 +393,8 @@ class PardotHook(BaseHook):
         cursor = params.pop(cursor_name, None)
         bound = params.get("id_greater_than" if descending else "id_less_than")
         while True:
-            page_params = {
-                **params,
-                "format": "json",
-                "sort_by": "id",
-                "sort_order": "descending" if descending else "ascending",
-                "limit": PAGE_SIZE,
-            }
+            order = {"sort_by": "id", "sort_order": "descending" if descending else "ascending"}
+            page_params = endpoints.v4_params({**params, **order, "limit": PAGE_SIZE})
             if cursor is not None:
                 page_params[cursor_name] = cursor
             rows = responses.query_rows(self.call("GET", path, params=page_params), object_name)
@@ -500,7 +491,7 @@ class PardotHook(BaseHook):
 
     def _send(self, path: str, params: dict[str, Any], action: str) -> dict[str, Any]:
         body = self.call(
-            "POST", path, params={"format": "json"}, data=send_params(params), idempotent=False, action=action
+            "POST", path, params=endpoints.v4_params(), data=send_params(params), idempotent=False, action=action
         )
         return responses.record(body, "email")
 
@@ -802,10 +793,7 @@ class PardotAsyncHook(BaseHook):
                 )
             except httpx.HTTPError as err:
                 return exchange.transport_failed(_httpx_failure(err), err)
-        try:
-            return exchange.reply(response.status_code, response.headers, response.content)
-        except SendFailed as failed:
-            return failed
+        return exchange.reply(response.status_code, response.headers, response.content)
 
     async def cancel_export(self, export_id: int | str) -> dict[str, Any]:
         """Cancel an unfinished export (a cancel may be repeated safely)."""
