@@ -119,9 +119,9 @@ _PACKAGE = "airflow_provider_pardot"
 
 _PARDOT_URIS = {
     "schemes": ["pardot"],
-    "handler": f"{_PACKAGE}.utils.openlineage.sanitize_uri",
-    "factory": f"{_PACKAGE}.utils.openlineage.create_asset",
-    "to_openlineage_converter": f"{_PACKAGE}.utils.openlineage.convert_asset_to_openlineage",
+    "handler": f"{_PACKAGE}.lineage.openlineage.sanitize_uri",
+    "factory": f"{_PACKAGE}.lineage.openlineage.create_asset",
+    "to_openlineage_converter": f"{_PACKAGE}.lineage.openlineage.convert_asset_to_openlineage",
 }
 
 

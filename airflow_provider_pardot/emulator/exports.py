@@ -209,7 +209,7 @@ EXPORT_OBJECTS: dict[str, dict] = {
             "filter_by_updated_at": _proc("updated", {"deleted": DELETED_ARG}),
         },
     },
-    # prospect filter_by_updated_at: "deleted" must be "all" when given (api-facts §5.1)
+    # prospect filter_by_updated_at: "deleted" must be "all" when given (Export API docs, "Procedures")
     "prospect": {
         "fields": PROSPECT_FIELDS,
         "extra_v5": ["createdById", "updatedById"],

@@ -2,8 +2,8 @@
 
 Pardot is PHP: a form or query value is a string, and a boolean parameter is read with PHP's
 truthiness, ``(bool) $value``. Only the empty string and ``"0"`` are false; ``"false"``, ``"no"``,
-``"off"`` and every other non-empty string are true. SPEC §6 cites the observation behind this
-(tamias/pardot-client found that the string ``false`` is stored as true, and sends 1/0 since).
+``"off"`` and every other non-empty string are true: tamias/pardot-client observed that the
+string ``false`` is stored as true against the real API, and sends 1/0 since.
 A parameter whose validation the docs name with its own error (``archived``: error 145 "Allowed
 values are true or false") is read strictly instead: :func:`strict_bool`.
 """

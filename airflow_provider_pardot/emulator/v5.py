@@ -1,4 +1,4 @@
-"""v5 object queries and reads: ``GET /api/v5/objects/<object>[/<id>]`` (api-facts-v5.md).
+"""v5 object queries and reads: ``GET /api/v5/objects/<object>[/<id>]`` (Pardot's v5 object reference pages).
 
 The same records as the v3/v4 endpoints (one store, v4 field names), shown in v5's shape:
 camelCase names, ISO 8601 date-times with the account's offset (UTC here), JSON booleans.

@@ -126,7 +126,7 @@ EXAMPLES = sorted(EXAMPLE_DAGS.glob("example_*.py"))
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_examples_run_on_a_fresh_airflow_and_take_the_pool_recipe(path, monkeypatch):
     """A fresh Airflow has only ``default_pool``: a task in any other pool would stay "Scheduled"
-    forever. With ``PARDOT_EXAMPLE_POOL=pardot`` every Pardot task follows SPEC §8's recipe."""
+    forever. With ``PARDOT_EXAMPLE_POOL=pardot`` every Pardot task follows the pool recipe."""
     dag, pardot_tasks = _load_example(path, monkeypatch, None)
     assert len(dag.doc_md or "") > 200, "every example DAG explains itself"
     if pardot_tasks:
@@ -158,7 +158,7 @@ print("\\n".join(sorted(sys.modules)))
 
 
 def test_parsing_the_example_dags_imports_no_openlineage(tmp_path):
-    """SPEC §10: lineage is imported lazily; parsing a DAG loads nothing of OpenLineage (nor pandas).
+    """Lineage is imported lazily; parsing a DAG loads nothing of OpenLineage (nor pandas).
 
     Airflow itself imports every provider's ``get_provider_info`` when it reads its configuration;
     nothing more of the OpenLineage provider, and nothing of its client, may be loaded."""
@@ -203,13 +203,13 @@ def test_export_dag_runs_end_to_end(run_dag, emulator):
     for i, f in enumerate(files):
         part = folder / f"part-{i:05d}.csv"
         assert part.stat().st_size == f["bytes"]
-    assert "Pardot API:" in result.output  # every task reports its request count (SPEC §8)
+    assert "Pardot API:" in result.output  # every task reports its request count
 
     state = emulator.state()
     assert state["max_in_flight"] <= 5
     assert not state["errors"], state["errors"]
 
-    # SPEC §10: the transfer's asset event says what was delivered; the consumer DAG, scheduled on
+    # The transfer's asset event says what was delivered; the consumer DAG, scheduled on
     # that asset, prints it (run by hand here, it reads the latest event; test_assets_scheduler.py
     # shows the scheduler starting it).
     extra = {

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import DAG, TaskDeferred
 
+from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID, require_id
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError, PardotValidationError
 from airflow_provider_pardot.hooks.pardot import PardotAsyncHook, PardotHook
 from airflow_provider_pardot.operators.base import PardotBaseOperator, PardotHookMixin, reports_usage
@@ -32,7 +33,6 @@ from airflow_provider_pardot.transfers.pardot_to_object_storage import (
     PardotQueryToObjectStorageOperator,
 )
 from airflow_provider_pardot.triggers.export import PardotExportTrigger
-from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID, require_id
 
 #: Every Pardot task class, with the fewest arguments it can be built with.
 TASKS: dict[type, dict[str, Any]] = {
@@ -164,12 +164,11 @@ class TestUsageLine:
             sensor.execute(context())
         assert usage_lines(caplog, capsys) == [1]
 
-    def test_not_logged_when_bad_input_stops_the_task_first(self, emulator, pardot_conn, caplog, capsys):
+    def test_zero_requests_when_bad_input_stops_the_task(self, emulator, pardot_conn, caplog, capsys):
         op = PardotDeleteListOperator(task_id="delete", list_id="abc")
         with caplog.at_level("INFO"), pytest.raises(PardotValidationError):
-            op.execute(context())
-        assert usage_lines(caplog, capsys) == []
-        assert "hook" not in op.__dict__
+            op.execute(context())  # the hook refuses the id: the operator passes it through
+        assert usage_lines(caplog, capsys) == [0]
         assert [r for r in emulator.requests() if r["path"].startswith("/api/")] == []
 
 
