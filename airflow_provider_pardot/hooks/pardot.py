@@ -98,22 +98,9 @@ class PardotHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Return the connection form's extra fields (Airflow 2.11 and the 3.0/3.1 UI)."""
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import PasswordField, StringField
+        from airflow_provider_pardot.hooks.connection_form import legacy_form_widgets
 
-        from airflow_provider_pardot.get_provider_info import CONN_FIELDS
-
-        widgets: dict[str, Any] = {}
-        for name, spec in CONN_FIELDS.items():
-            secret = spec["schema"].get("format") == "password"
-            field_cls, widget = (
-                (PasswordField, BS3PasswordFieldWidget) if secret else (StringField, BS3TextFieldWidget)
-            )
-            widgets[name] = field_cls(
-                lazy_gettext(spec["label"]), widget=widget(), description=spec.get("description", "")
-            )
-        return widgets
+        return legacy_form_widgets()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
