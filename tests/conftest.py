@@ -40,6 +40,8 @@ def emulator_server(tmp_path_factory):
             "--quiet",
             "--data-dir",
             str(tmp / "data"),
+            "--export-delay",  # exports finish in about two seconds (the default is a human's pace)
+            "1",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -353,6 +353,9 @@ def test_demo_script(tmp_path):
     assert "2,500 rows" in out, out
     assert "in 3 file(s)" in out, out
     assert "Demo complete" in out
+    # The export takes longer than the sensor takes to start: it defers, and the demo shows it.
+    assert re.search(r"^Waiting for Pardot export \d+ in the triggerer$", out, re.MULTILINE), out[-3000:]
+    assert re.search(r"^Pardot export \d+ is Complete with 3 result file\(s\)\.$", out, re.MULTILINE)
     # The README's `make demo` block shows what it prints. Byte counts follow the day, the number
     # of sensor polls and of overlapping downloads the timing; the rest is fixed.
     readme = (ROOT / "README.md").read_text()

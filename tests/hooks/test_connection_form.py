@@ -75,7 +75,9 @@ def test_the_legacy_widgets_give_airflow_3_0_and_3_1_a_select(tmp_path):
 @pytest.mark.parametrize("value", [None, ""])
 def test_an_unset_auth_type_is_inferred_from_the_fields(value):
     extra = {"business_unit_id": "0Uv000000000001AAA", "client_id": "id", "client_secret": "secret"}
-    config = build_config(host=None, login="user@example.com", password="pw", extra={**extra, "auth_type": value})
+    config = build_config(
+        host=None, login="user@example.com", password="pw", extra={**extra, "auth_type": value}
+    )
     assert config.auth_type == "password"
 
 
