@@ -184,6 +184,7 @@ def test_provider_in_the_airflow_ui(browser, airflow_ui, ui_emulator, artifacts)
         quoted = urllib.parse.quote(run_id)
         page.goto(f"{airflow_ui.url}/dags/{DAG_ID}/runs/{quoted}")
         page.get_by_role("link", name="wait_for_export", exact=True).first.wait_for()
+        page.get_by_text("Deferred", exact=True).first.wait_for()  # the sensor's state badge
         page.screenshot(path=artifacts / "ui-05-sensor-deferred.png", full_page=True)
         xcom = airflow_ui.api(
             "GET", f"/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/create_export/xcomEntries/return_value"
