@@ -28,7 +28,9 @@ from airflow_provider_pardot.emulator.launch import EmulatorProcess  # noqa: E40
 
 @pytest.fixture(scope="session")
 def emulator_server(tmp_path_factory):
-    with EmulatorProcess(workdir=tmp_path_factory.mktemp("pardot-emulator")) as process:
+    # Exports finish in about two seconds (the emulator's default is a human's pace).
+    workdir = tmp_path_factory.mktemp("pardot-emulator")
+    with EmulatorProcess("--export-delay", "1", workdir=workdir) as process:
         control = EmulatorControl(process.url)
         control.pid = process.pid
         yield control

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from airflow.providers.common.compat.sdk import BaseHook
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 from requests.adapters import HTTPAdapter
 
 from airflow_provider_pardot.api.criteria import validate_query
@@ -38,7 +38,11 @@ from airflow_provider_pardot.client.pipeline import (
 from airflow_provider_pardot.client.retry import Failure, backoff_seconds
 from airflow_provider_pardot.client.tokens import TOKENS, USAGE, cache_key
 from airflow_provider_pardot.client.usage import ApiUsage, usage_line
-from airflow_provider_pardot.exceptions import PardotApiError, PardotValidationError
+from airflow_provider_pardot.exceptions import (
+    PardotApiError,
+    PardotConnectionNotFoundError,
+    PardotValidationError,
+)
 from airflow_provider_pardot.lineage.openlineage import ExportObjects, report_hook_input
 
 if TYPE_CHECKING:
@@ -91,22 +95,9 @@ class PardotHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Return the connection form's extra fields (Airflow 2.11 and the 3.0/3.1 UI)."""
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import PasswordField, StringField
+        from airflow_provider_pardot.hooks.connection_form import legacy_form_widgets
 
-        from airflow_provider_pardot.get_provider_info import CONN_FIELDS
-
-        widgets: dict[str, Any] = {}
-        for name, spec in CONN_FIELDS.items():
-            secret = spec["schema"].get("format") == "password"
-            field_cls, widget = (
-                (PasswordField, BS3PasswordFieldWidget) if secret else (StringField, BS3TextFieldWidget)
-            )
-            widgets[name] = field_cls(
-                lazy_gettext(spec["label"]), widget=widget(), description=spec.get("description", "")
-            )
-        return widgets
+        return legacy_form_widgets()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -122,8 +113,11 @@ class PardotHook(BaseHook):
     # Configuration --------------------------------------------------------------------------------
     @cached_property
     def config(self) -> PardotConnectionConfig:
-        """The validated connection (read once; raises PardotValidationError when it is wrong)."""
-        conn = self.get_connection(self.pardot_conn_id)
+        """The validated connection (read once; raises PardotValidationError when it is wrong or missing)."""
+        try:
+            conn = self.get_connection(self.pardot_conn_id)
+        except AirflowNotFoundException:
+            raise PardotConnectionNotFoundError.for_conn_id(self.pardot_conn_id) from None
         return config_from_connection(conn, conn.extra_dejson)
 
     @cached_property
@@ -702,7 +696,10 @@ class PardotAsyncHook(BaseHook):
                 get_async_extra_dejson,
             )
 
-            conn = await get_async_connection(conn_id=self.pardot_conn_id, hook=self)
+            try:
+                conn = await get_async_connection(conn_id=self.pardot_conn_id, hook=self)
+            except AirflowNotFoundException:
+                raise PardotConnectionNotFoundError.for_conn_id(self.pardot_conn_id) from None
             extra = await get_async_extra_dejson(conn)
             self._config = config_from_connection(conn, extra)
         return self._config

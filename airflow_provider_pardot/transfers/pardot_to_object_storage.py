@@ -553,13 +553,13 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
         criteria = dict(self.criteria or {})
         # before touching the destination; a v5 query's fields are its columns
         self._columns = check_query(self.object_name, self.fields, self.concurrency, criteria)
+        self.delivery = Delivery(  # reads the connection, before the destination too
+            self.hook.config.business_unit_id, self.object_name, {"object": self.object_name}
+        )
         name = f"part-00000.{self.file_format}"
         destination = self._destination = Destination(self.dest, self.dest_conn_id, self.log)
         destination.prepare([name], self.overwrite)
         progress = Progress(self.log, f"Pardot {self.object_name} query", 1)
-        self.delivery = Delivery(
-            self.hook.config.business_unit_id, self.object_name, {"object": self.object_name}
-        )
         records = self.hook.query(
             self.object_name, fields=self.fields, concurrency=self.concurrency, **criteria
         )

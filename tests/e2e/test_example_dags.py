@@ -281,6 +281,28 @@ def test_v5_incremental_dag_pulls_only_the_interval(run_dag, emulator):
     assert not emulator.state()["errors"]
 
 
+def test_an_example_without_its_connection_fails_at_once(tmp_path):
+    """On a fresh Airflow with no ``pardot_default``, an example's run fails in its first try (no
+    retry, no retry delay: example_pardot_v5_incremental has retries=2, 5 minutes apart, and
+    max_active_runs=1, so a run waiting out its retries would hold back the user's next run), and
+    the log says which connection to add or which param to set."""
+    import sqlite3
+
+    home = AirflowHome(tmp_path / "home", EXAMPLE_DAGS)
+    result = home.dags_test("example_pardot_v5_incremental", logical_date=TODAY.isoformat(), timeout=300)
+    assert not result.succeeded
+    assert "The Pardot connection 'pardot_default' does not exist" in result.output, result.output[-4000:]
+    assert "airflow connections add pardot_default --conn-type pardot" in result.output
+    assert "DAG param pardot_conn_id" in result.output
+    with sqlite3.connect(home.root / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT task_id, state, try_number FROM task_instance WHERE dag_id = ?",
+            ("example_pardot_v5_incremental",),
+        ).fetchall()
+    assert sorted(rows) == [("lifecycle_histories", "failed", 1), ("list_memberships", "failed", 1)]
+    assert "up_for_retry" not in result.output.lower()
+
+
 def test_list_email_dag_sends_and_reports_the_previous_email(run_dag, emulator):
     # First run: schedules an email; no earlier email, so the statistics task is skipped.
     run_dag("example_pardot_list_email", TODAY)
@@ -331,6 +353,9 @@ def test_demo_script(tmp_path):
     assert "2,500 rows" in out, out
     assert "in 3 file(s)" in out, out
     assert "Demo complete" in out
+    # The export takes longer than the sensor takes to start: it defers, and the demo shows it.
+    assert re.search(r"^Waiting for Pardot export \d+ in the triggerer$", out, re.MULTILINE), out[-3000:]
+    assert re.search(r"^Pardot export \d+ is Complete with 3 result file\(s\)\.$", out, re.MULTILINE)
     # The README's `make demo` block shows what it prints. Byte counts follow the day, the number
     # of sensor polls and of overlapping downloads the timing; the rest is fixed.
     readme = (ROOT / "README.md").read_text()

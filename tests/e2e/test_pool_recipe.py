@@ -36,7 +36,7 @@ ASSET_PAIR = ("example_pardot_export.py", "example_pardot_export_consumer.py")
 def cluster(tmp_path_factory):
     if airflow_major() < 3:
         pytest.skip("the standalone scheduler test runs on Airflow 3 (LocalExecutor)")
-    emu = EmulatorProcess(tmp_path_factory.mktemp("pool-emulator")).start()
+    emu = EmulatorProcess(tmp_path_factory.mktemp("pool-emulator"), "--export-delay", "1").start()
     out = tmp_path_factory.mktemp("pool-output")
     dags = tmp_path_factory.mktemp("pool-dags")
     for dag_file in [*DAGS.glob("*.py"), *(EXAMPLE_DAGS / name for name in ASSET_PAIR)]:

@@ -10,10 +10,20 @@ import re
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import DAG, TaskDeferred
+from airflow.providers.common.compat.sdk import (
+    DAG,
+    AirflowFailException,
+    AirflowNotFoundException,
+    TaskDeferred,
+)
 
 from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID, require_id
-from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError, PardotValidationError
+from airflow_provider_pardot.exceptions import (
+    PardotApiError,
+    PardotConnectionNotFoundError,
+    PardotExportError,
+    PardotValidationError,
+)
 from airflow_provider_pardot.hooks.pardot import PardotAsyncHook, PardotHook
 from airflow_provider_pardot.operators.base import PardotBaseOperator, PardotHookMixin, reports_usage
 from airflow_provider_pardot.operators.email import (
@@ -108,6 +118,39 @@ class TestConnectionId:
         assert isinstance(hook, PardotHook)
         assert hook.pardot_conn_id == "no_such_connection"
         assert task.hook is hook
+
+
+class TestMissingConnection:
+    """A task whose connection id names no connection fails at once, saying what to add or set."""
+
+    @pytest.mark.parametrize("cls", TASKS, ids=ids)
+    def test_every_task_fails_without_retries_naming_the_connection(self, cls, tmp_path):
+        arguments = {**TASKS[cls]}
+        if cls is PardotCreateExportOperator:
+            arguments["arguments"] = {"created_after": "2026-01-01 00:00:00"}
+        if "dest" in arguments:
+            arguments["dest"] = f"file://{tmp_path}/out/"
+        task = cls(task_id="t", pardot_conn_id="pardot_missing", **arguments)
+        with pytest.raises(PardotConnectionNotFoundError) as raised:
+            task.execute(context())
+        err = raised.value
+        # No retry: Airflow fails an AirflowFailException at once; and still Airflow's not-found error.
+        assert isinstance(err, AirflowFailException)
+        assert isinstance(err, AirflowNotFoundException)
+        message = str(err)
+        assert "The Pardot connection 'pardot_missing' does not exist" in message
+        assert "airflow connections add pardot_missing --conn-type pardot" in message
+        assert "DAG param pardot_conn_id" in message
+        assert not (tmp_path / "out").exists()
+
+    def test_the_async_hook_of_a_trigger_says_the_same(self):
+        import asyncio
+
+        with pytest.raises(PardotConnectionNotFoundError, match="'pardot_missing' does not exist"):
+            asyncio.run(PardotAsyncHook(pardot_conn_id="pardot_missing").get_config())
+
+    def test_an_existing_connection_is_read_as_before(self, pardot_conn):
+        assert PardotHook(pardot_conn_id=pardot_conn).config.business_unit_id.startswith("0Uv")
 
 
 class _ReadList(PardotBaseOperator):
