@@ -14,9 +14,13 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "auth_type": {
         "label": "Auth type",
-        "description": "client_credentials, password, refresh_token, jwt_bearer or access_token "
-        "(inferred from the fields given when empty).",
-        "schema": {"type": ["string", "null"]},
+        "description": "The OAuth flow. When not set, it is inferred from the fields given.",
+        # A drop-down; the same five names as the hook's connection reader (AUTH_TYPES), written
+        # out because Airflow reads this module while it discovers providers: it imports nothing.
+        "schema": {
+            "type": ["string", "null"],
+            "enum": ["client_credentials", "password", "refresh_token", "jwt_bearer", "access_token"],
+        },
     },
     "client_id": {
         "label": "Client ID (consumer key)",
@@ -104,7 +108,6 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "host": "https://pi.pardot.com",
         "login": "integration@example.com",
         "business_unit_id": "0Uv000000000000AAA",
-        "auth_type": "client_credentials",
         "login_url": "https://login.salesforce.com",
         "api_version": "4",
         "export_api_version": "5",
@@ -119,9 +122,9 @@ _PACKAGE = "airflow_provider_pardot"
 
 _PARDOT_URIS = {
     "schemes": ["pardot"],
-    "handler": f"{_PACKAGE}.utils.openlineage.sanitize_uri",
-    "factory": f"{_PACKAGE}.utils.openlineage.create_asset",
-    "to_openlineage_converter": f"{_PACKAGE}.utils.openlineage.convert_asset_to_openlineage",
+    "handler": f"{_PACKAGE}.lineage.openlineage.sanitize_uri",
+    "factory": f"{_PACKAGE}.lineage.openlineage.create_asset",
+    "to_openlineage_converter": f"{_PACKAGE}.lineage.openlineage.convert_asset_to_openlineage",
 }
 
 

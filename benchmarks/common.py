@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from emulator_control import EmulatorControl  # noqa: E402
 
+from airflow_provider_pardot.emulator.launch import EmulatorProcess  # noqa: E402
+
 BUSINESS_UNIT_ID = "0Uv000000000001AAA"
 LOGIN = "integration@emulator.example"
 PASSWORD = "emulator-password"
@@ -132,7 +134,7 @@ def setup_airflow_in_process(url: str | None = None, **extra) -> None:
 
 
 class Emulator:
-    """``python -m airflow_provider_pardot.emulator`` as a subprocess.
+    """The emulator as a subprocess (:class:`~airflow_provider_pardot.emulator.launch.EmulatorProcess`).
 
     ``tls=(cert, key)``: serve HTTPS with that certificate; ``.ca`` is then the file to trust and
     ``.url`` is ``https://``. Without it, plain HTTP and ``.ca`` is None.
@@ -140,64 +142,20 @@ class Emulator:
 
     def __init__(self, *args: str, name: str = "emu", tls: tuple[str, str] | None = None):
         self.ca = tls[0] if tls else None
-        if tls:
-            args = (*args, "--tls-cert", tls[0], "--tls-key", tls[1])
-        self.transport = "https" if tls else "http"
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=WORK))
-        port_file = self.dir / "port"
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "airflow_provider_pardot.emulator",
-                "--port",
-                "0",
-                "--port-file",
-                str(port_file),
-                "--quiet",
-                "--data-dir",
-                str(self.dir / "data"),
-                *args,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=str(ROOT),
-        )
-        try:  # a failed start must not leave the emulator running (no __exit__ without __init__)
-            deadline = time.monotonic() + 60
-            while not port_file.exists():
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"emulator exited: {self.proc.stderr.read().decode()}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError("emulator did not start in 60 s")
-                time.sleep(0.05)
-            self.url = f"{self.transport}://127.0.0.1:{port_file.read_text().strip()}"
-            self.control = EmulatorControl(self.url, timeout=600)
-            if self.ca:
-                # trust_env off: a REQUESTS_CA_BUNDLE in the environment would override session.verify
-                self.control.session.trust_env = False
-                self.control.session.verify = self.ca
-            while True:
-                try:
-                    self.control.state()
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-        except BaseException:
-            self.stop()
-            raise
+        WORK.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=WORK))
+        self.process = EmulatorProcess(*args, workdir=workdir, tls=tls, timeout=60, cwd=str(ROOT)).start()
+        self.dir, self.url, self.proc = workdir, self.process.url, self.process.proc
+        self.control = EmulatorControl(self.url, timeout=600)
+        if self.ca:
+            # trust_env off: a REQUESTS_CA_BUNDLE in the environment would override session.verify
+            self.control.session.trust_env = False
+            self.control.session.verify = self.ca
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
         import shutil
 
+        self.process.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> Emulator:

@@ -30,7 +30,7 @@ def peak_mib() -> float:
 
 def apply_variant(variant: str) -> None:
     """Analysis only (README.md): switch the row counting off."""
-    from airflow_provider_pardot.utils import streams as transfer
+    from airflow_provider_pardot.files import streams as transfer
 
     parts = set(filter(None, variant.split("+")))
     if "no-count" in parts:

@@ -53,7 +53,7 @@ def pull_hook(object_name: str, concurrency: int):
 def pull_bare_v5(url: str):
     import requests
 
-    from airflow_provider_pardot.utils.v5 import V5_OBJECTS
+    from airflow_provider_pardot.api.v5 import V5_OBJECTS
 
     session = requests.Session()
     session.headers.update({**headers(token(url)), "X-Return-Api-Usage": "1", "Accept": "application/json"})
@@ -78,8 +78,6 @@ def main() -> None:
     mode, url = sys.argv[1], sys.argv[2]
     setup_airflow_in_process(url)
     # import cost is not part of the pull
-    import airflow_provider_pardot.hooks.pardot
-    import airflow_provider_pardot.utils.v5_paging  # noqa: F401
 
     pulls = {
         "hook-v4": lambda: pull_hook("list", 1),

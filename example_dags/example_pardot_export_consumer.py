@@ -8,7 +8,7 @@ whose extra describes what was delivered::
     {"export_id": 2401, "rows": 2500, "bytes": 312345, "files": 3,
      "uri": "file:///tmp/pardot-demo/visitor_activity/date=2025-06-01"}
 
-and the scheduler starts this DAG, scheduled on that asset. ``report_delivery`` prints the extra of
+and the scheduler starts this DAG, scheduled on that asset. ``report_delivery`` logs the extra of
 each event that triggered the run (run by hand, it reports the latest delivery instead), and
 returns the extras: a real pipeline would load ``uri`` into its warehouse here, checking the row
 count against ``rows``.
@@ -18,11 +18,16 @@ Nothing in this DAG calls Pardot, so it needs no ``pardot`` pool slot.
 
 from __future__ import annotations
 
+import logging
+
 import pendulum
 from airflow.providers.common.compat.sdk import DAG, Asset, get_current_context, task
 
 #: The asset example_pardot_export's transfer emits (the same URI: an asset is known by it).
 VISITOR_ACTIVITY = Asset("file:///tmp/pardot-demo/visitor_activity")
+#: The task log, in order with Airflow's own lines (print() output reached the log after Airflow's
+#: "Done. Returned value was" line: the task's stdout is logged apart from its log records).
+log = logging.getLogger("airflow.task")
 
 
 with DAG(
@@ -45,11 +50,11 @@ with DAG(
             latest = context["inlet_events"][VISITOR_ACTIVITY]
             extras = [dict(latest[-1].extra)] if len(latest) else []
         for extra in extras:
-            print(
-                f"Pardot export {extra.get('export_id')} delivered {extra.get('rows')} rows, "
-                f"{extra.get('bytes')} bytes in {extra.get('files')} file(s) to {extra.get('uri')}"
+            log.info(
+                "Pardot export %s delivered %s rows, %s bytes in %s file(s) to %s",
+                *(extra.get(key) for key in ("export_id", "rows", "bytes", "files", "uri")),
             )
-            print(f"Asset event extra: {extra}")
+            log.info("Asset event extra: %s", extra)
         return extras
 
     report_delivery()

@@ -36,6 +36,7 @@ five slots per business unit: see ``example_pardot_export``).
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pendulum
@@ -82,7 +83,7 @@ with DAG(
     def has_previous_email(email_id):
         """Skip the statistics when no earlier run sent an email (e.g. the first run)."""
         if email_id is None:
-            print("No earlier run sent an email yet: no statistics to read.")
+            logging.getLogger("airflow.task").info("No earlier run sent an email yet: no statistics to read.")
         return email_id
 
     previous_email = email_sent_by_previous_run()

@@ -20,8 +20,8 @@ time zone. Files land in ``<dest>/<object>/date=<YYYY-MM-DD>/part-00000.csv`` wi
 ``concurrency=2`` pages two id ranges at once. Those requests come out of the account's five
 concurrent-request slots, shared with every other Pardot client of the business unit, so each
 task takes as many pool slots (``pool_slots``) as it may have requests in flight (the transfer's
-default). In production that is the ``pardot`` pool of five slots (README, "The account's API
-budget"); the example uses the pool named by the environment variable ``PARDOT_EXAMPLE_POOL``,
+default). In production that is the ``pardot`` pool of five slots (README, "Sharing the account's
+API budget"); the example uses the pool named by the environment variable ``PARDOT_EXAMPLE_POOL``,
 ``default_pool`` when unset, so it runs as it is on a fresh Airflow. The Pardot connection is the
 DAG param ``pardot_conn_id``.
 """

@@ -7,12 +7,13 @@
 #   2. makes a fresh AIRFLOW_HOME in .airflow-home-demo/ and migrates its SQLite database
 #   3. creates the `pardot` pool (5 slots; PARDOT_EXAMPLE_POOL=pardot puts the DAG's Pardot tasks
 #      in it, the production recipe) and the `pardot_default` connection (an env var)
-#   4. runs `airflow dags test example_pardot_export <date>`
+#   4. runs `airflow dags test example_pardot_export <date>` and shows the sensor's deferred wait
 #   5. prints where the files landed and their row counts (from _manifest.json)
 #
 # Expects `airflow` and a Python with airflow-provider-pardot on PATH (`make demo` puts the venv
 # there). Environment knobs: DEMO_DATE (logical date, default today in UTC: the run exports the
-# previous day), DEMO_HOME, DEMO_OUTPUT, PYTHON.
+# previous day), DEMO_HOME, DEMO_OUTPUT, PYTHON, PARDOT_EXAMPLE_POLL_SECONDS (the sensor's poll
+# interval, here 1 s).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,7 +43,7 @@ mkdir -p "$DEMO_OUTPUT"
 say "Starting the Pardot emulator"
 PORT_FILE="$DEMO_HOME/emulator.port"
 "$PYTHON" -m airflow_provider_pardot.emulator --port 0 --port-file "$PORT_FILE" --quiet \
-    --data-dir "$DEMO_HOME/emulator-data" --export-delay 0.5 >"$DEMO_HOME/emulator.log" 2>&1 &
+    --data-dir "$DEMO_HOME/emulator-data" --export-delay 2 >"$DEMO_HOME/emulator.log" 2>&1 &
 EMULATOR_PID=$!
 cleanup() {
     if kill -0 "$EMULATOR_PID" 2>/dev/null; then
@@ -106,6 +107,12 @@ if grep -Eq "state=failed|state=upstream_failed|Dag run in failure state|DagRun 
 fi
 grep -E "Marking task as SUCCESS|task_id=.*state=success|Dag run .*success|DagRun Finished" "$LOG" | tail -n 8 || true
 echo "dags test took $(( $(date +%s) - started )) s (full log: $LOG)"
+
+# The emulator takes about 4 s per export (--export-delay 2 per phase): the sensor finds it
+# unfinished at its first check and hands the waiting to the triggerer (run inline by dags test).
+say "The export sensor's wait"
+grep -oE "Waiting for Pardot export [0-9]+ in the triggerer|Pardot export [0-9]+ is (Waiting|Processing)\.|Pardot export [0-9]+ is Complete with [0-9]+ result file\(s\)\." "$LOG" \
+    || echo "(the export was complete at the sensor's first check: nothing to wait for)"
 
 # ---------------------------------------------------------------- 4. the result
 say "Files written"

@@ -23,53 +23,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from emulator_control import EmulatorControl  # noqa: E402
 from identities import FAST_RETRIES, pardot_connection  # noqa: E402
 
+from airflow_provider_pardot.emulator.launch import EmulatorProcess  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def emulator_server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("pardot-emulator")
-    port_file = tmp / "port"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_pardot.emulator",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--quiet",
-            "--data-dir",
-            str(tmp / "data"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not port_file.exists():
-            if proc.poll() is not None:
-                raise RuntimeError(f"emulator exited: {proc.stderr.read().decode()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("emulator did not start in 30 s")
-            time.sleep(0.05)
-        control = EmulatorControl(f"http://127.0.0.1:{port_file.read_text().strip()}")
-        while True:
-            try:
-                control.state()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        control.pid = proc.pid
+    # Exports finish in about two seconds (the emulator's default is a human's pace).
+    workdir = tmp_path_factory.mktemp("pardot-emulator")
+    with EmulatorProcess("--export-delay", "1", workdir=workdir) as process:
+        control = EmulatorControl(process.url)
+        control.pid = process.pid
         yield control
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
@@ -81,7 +45,7 @@ def emulator(emulator_server):
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Tokens and usage are cached per process: every test starts without them."""
-    from airflow_provider_pardot.utils.tokens import TOKENS, USAGE
+    from airflow_provider_pardot.client.tokens import TOKENS, USAGE
 
     TOKENS.clear()
     USAGE.clear()

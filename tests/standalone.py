@@ -17,6 +17,8 @@ from typing import Any
 import requests
 from identities import pardot_connection  # noqa: F401  (re-exported for the UI and e2e tests)
 
+from airflow_provider_pardot.emulator.launch import EmulatorProcess as LaunchedEmulator
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = ROOT / "example_dags"
 VENV_BIN = Path(sys.executable).parent
@@ -66,47 +68,15 @@ def _stop(proc: subprocess.Popen, timeout: float = 20) -> None:
     proc.wait(timeout=10)
 
 
-class EmulatorProcess:
-    """``python -m airflow_provider_pardot.emulator`` on a free port, in its own process group."""
+class EmulatorProcess(LaunchedEmulator):
+    """The emulator on a free port, in its own process group, its output in ``emulator.log``."""
 
     def __init__(self, workdir: Path, *args: str) -> None:
-        self.workdir = workdir
-        self.args = args
-        self.proc: subprocess.Popen | None = None
-        self.url = ""
-
-    def start(self, timeout: float = 30) -> EmulatorProcess:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        port_file = self.workdir / "emulator.port"
-        port_file.unlink(missing_ok=True)
-        self.log = open(self.workdir / "emulator.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "airflow_provider_pardot.emulator",
-                "--port",
-                "0",
-                "--port-file",
-                str(port_file),
-                "--quiet",
-                "--data-dir",
-                str(self.workdir / "data"),
-                *self.args,
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log = open(workdir / "emulator.log", "wb")  # noqa: SIM115 - closed in stop()
+        super().__init__(
+            *args, workdir=workdir, stdout=self.log, stderr=subprocess.STDOUT, new_session=True
         )
-        deadline = time.monotonic() + timeout
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"emulator exited: {(self.workdir / 'emulator.log').read_text()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("emulator did not start")
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{port_file.read_text().strip()}"
-        return self
 
     def state(self) -> dict:
         r = requests.get(f"{self.url}/_emulator/state", timeout=10)
@@ -114,9 +84,8 @@ class EmulatorProcess:
         return r.json()
 
     def stop(self) -> None:
-        if self.proc is not None:
-            _stop(self.proc)
-            self.log.close()
+        super().stop()
+        self.log.close()
 
 
 class Standalone:

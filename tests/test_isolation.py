@@ -1,4 +1,4 @@
-"""The emulator is an independent second reading of the Pardot docs (SPEC §7, issue 13).
+"""The emulator is an independent second reading of the Pardot docs (issue 13).
 
 It imports nothing from the provider (nor from Airflow), and the provider -- every module of
 ``airflow_provider_pardot`` outside ``emulator/``, and the example DAGs -- imports nothing from the

@@ -9,6 +9,11 @@ import sys
 
 from .server import EmulatorServer
 
+#: Seconds per export phase when started by hand: an export takes about 20 s, longer than a task
+#: waits to start, so the export sensor of a DAG run in the Airflow UI finds it unfinished and
+#: visibly defers. (In-process servers default to 1 s; tests and the demo pass their own pace.)
+HUMAN_EXPORT_DELAY = 10.0
+
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
@@ -24,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--daily-limit", type=int, default=25000)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--data-dir", default=None, help="where export files are written (default: a temp dir)")
-    p.add_argument("--export-delay", type=float, default=1.0, help="seconds per export phase")
+    p.add_argument(
+        "--export-delay",
+        type=float,
+        default=HUMAN_EXPORT_DELAY,
+        help=f"seconds per export phase (default {HUMAN_EXPORT_DELAY:g}; tests pass a shorter one)",
+    )
     p.add_argument("--jwt-public-key", default=None, help="PEM file to verify JWT bearer signatures (strict)")
     p.add_argument(
         "--tls-cert", default=None, help="PEM certificate: serve HTTPS instead of HTTP (with --tls-key)"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import objects, render, v5
+from . import imports, multipart, objects, render, v5
 from .auth import OAuthError
 from .errors import PardotError
-from .params import get
+from .params import get, json_object
 
 if TYPE_CHECKING:
     from .routes import Call
@@ -172,3 +172,75 @@ def v5_query(h: Handler, c: Call) -> None:
 def v5_read(h: Handler, c: Call) -> None:
     page = v5.read(h.emu, c.vars["object"], c.vars["id"], c.params)
     h.send_json(200, page.body, page.headers)
+
+
+# ---------------------------------------------------------------------------- v5 imports
+def v5_import_create(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    fields = imports.parse_fields(c.query, required=False)
+    data, file = imports.create_body(c.body, h.headers.get("Content-Type", ""))
+    imp = im.create(data, file)
+    location = [("Location", f"{h.base_url}/api/v5/imports/{imp.id}")]
+    h.send_json(201, im.represent(imp, h.base_url, fields), location)
+
+
+def v5_import_batch(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    imp = im.get(c.vars["id"])
+    parts = multipart.parse(c.body, h.headers.get("Content-Type", ""))
+    if parts is None:
+        raise PardotError(151, "a batch is multipart/form-data with its CSV in a part named file")
+    im.add_batch(imp, imports.the_file(parts, required=True) or b"")
+    h.send(204, b"", None)
+
+
+def v5_import_submit(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    imp = im.get(c.vars["id"])
+    fields = imports.parse_fields(c.query, required=False)
+    im.submit(imp, json_object(c.body, h.headers.get("Content-Type", "")))
+    h.send_json(200, im.represent(imp, h.base_url, fields))
+
+
+def v5_import_read(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    fields = imports.parse_fields(c.params, required=True)
+    extra = sorted(k for k in c.params if k not in ("fields", "format"))
+    if extra:
+        raise PardotError(51, f"{extra[0]}. A read takes fields only")
+    imp = im.advance(im.get(c.vars["id"]), poll=True)
+    h.send_json(200, im.represent(imp, h.base_url, fields))
+
+
+def v5_import_query(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    fields = imports.parse_fields(c.params, required=True)
+    state = imports.query_state(c.params)
+    rows = im.query(state["filters"], state["limit"], state["after"])
+    token = imports.next_token(state, rows[-1].id) if len(rows) == state["limit"] else None
+    url = None
+    if token is not None:
+        url = f"{h.base_url}/api/v5/imports?fields={','.join(fields or [])}&nextPageToken={token}"
+    values = [im.represent(im.advance(i, poll=False), h.base_url, fields) for i in rows]
+    h.send_json(200, {"nextPageToken": token, "nextPageUrl": url, "values": values})
+
+
+def v5_import_errors(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    imp = im.get(c.vars["id"])
+    im.errors_file(imp)
+    location = f"{h.base_url}/files/imports/{imp.id}/errors/{imp.errors_key}"
+    h.send(302, b"", None, [("Location", location)])
+
+
+def import_errors_file(h: Handler, c: Call) -> None:
+    """The stored error file the errors download redirects to (no authentication, as a storage link)."""
+    im = h.emu.imports
+    try:
+        imp = im.get(c.vars["id"])
+        path = im.errors_file(imp)
+    except PardotError:
+        return h.send(404, b"Not Found", "text/plain")
+    if c.vars["key"] != imp.errors_key:
+        return h.send(404, b"Not Found", "text/plain")
+    h.send_file(path, "text/csv; charset=utf-8")

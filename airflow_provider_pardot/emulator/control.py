@@ -135,3 +135,22 @@ def faults(h: Handler, c: Call) -> None:
     elif h.command == "DELETE":
         emu.faults.clear()
     h.send_json(200, {"rules": emu.faults.describe(), "faults_injected": emu.faults.injected})
+
+
+def import_status(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    try:
+        imp = im.get(c.vars["id"])
+    except PardotError:
+        raise Missing(f"unknown import {c.vars['id']}") from None
+    if h.command == "POST":
+        data = _data(c)
+        im.force(imp, data.get("status"), data.get("isExpired"), pinned=data.get("pinned", True))
+    h.send_json(200, im.control_view(imp, h.base_url))
+
+
+def imports_list(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    with im.cond:
+        rows = sorted(im.imports.values(), key=lambda i: i.id)
+    h.send_json(200, [im.control_view(i, h.base_url) for i in rows])

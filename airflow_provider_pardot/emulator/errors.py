@@ -1,10 +1,10 @@
 """Pardot error codes and messages, and the HTTP status the emulator answers with.
 
 Messages come from the documented error table (pardot/api-docs@458561a
-``docs/kb/error-codes-messages.md`` and the current Salesforce error-code page, see
-``/work/shared/pardot-docs/api-facts.md`` §2.2).
+``docs/kb/error-codes-messages.md`` and the current Salesforce error-code page).
 
-HTTP statuses (the docs only pin a few of them, see api-facts §0.3 and §8.2):
+HTTP statuses (the docs pin only a few of them; the others follow what public clients and
+their mocks observed):
 
 * 184 (invalid/expired access token)             -> 401 (rudderstack mocks); control ``status_184``
   may switch it to 400, as Salesforce did once (Segment PR #2306).

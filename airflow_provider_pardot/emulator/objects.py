@@ -224,7 +224,7 @@ def run_query(emu, obj: str, params: dict) -> dict:
     if data is not None:
         result[spec["key"]] = data
     # Empty bulk page: Pardot converts an empty <result/> to null (tap-pardot's mocks use
-    # {"result": null}; the real shape is UNCERTAIN, api-facts §3).
+    # {"result": null}; no document shows the real shape).
     if output == "bulk" and not result:
         return {"result": None}
     return {"result": result}
@@ -487,7 +487,7 @@ def _parse_iso(value: str) -> str:
 
 
 def email_send(emu, params: dict) -> dict:
-    """List and one-to-one sends, validated as the email docs describe (api-facts §4)."""
+    """List and one-to-one sends, validated as the email docs describe ("Email List Send", "Email One-to-One Send")."""
     store = emu.store
     pid_raw = get(params, "prospect_id")
     pemail = get(params, "prospect_email")

@@ -1,6 +1,6 @@
 """Rendering of v3/v4 responses (JSON and XML) and of v5 / OAuth bodies.
 
-v3/v4 JSON is Pardot's XML converted to JSON (api-facts §3):
+v3/v4 JSON is Pardot's XML converted to JSON (as the recorded responses show):
 * ``{"@attributes":{"stat":"ok","version":1}, ...}`` -- ``version`` is always the integer 1;
 * repeated XML elements become arrays, a single one an object, none -> key absent;
 * empty elements become ``null``;

@@ -180,6 +180,30 @@ ROUTES: list[Route] = [
     Route(
         ("GET", "HEAD"), "/api/v5/exports/{id}/results/{n}", api.v5_export_download, "result file n (Range)"
     ),
+    # --- v5 imports
+    Route(
+        ("POST",),
+        "/api/v5/imports",
+        api.v5_import_create,
+        "create an import (201): JSON, or multipart parts input and file (its first batch)",
+    ),
+    Route(
+        ("GET",),
+        "/api/v5/imports",
+        api.v5_import_query,
+        "list imports: fields (required), status, updatedAt filters, limit, nextPageToken",
+    ),
+    Route(("GET",), "/api/v5/imports/{id}", api.v5_import_read, "read an import (fields required): a poll"),
+    Route(("PATCH",), "/api/v5/imports/{id}", api.v5_import_submit, 'submit: {"status": "Ready"}'),
+    Route(
+        ("POST",),
+        "/api/v5/imports/{id}/batches",
+        api.v5_import_batch,
+        "add a batch: multipart part file, CSV up to 10 MB (204)",
+    ),
+    Route(
+        ("GET",), "/api/v5/imports/{id}/errors", api.v5_import_errors, "rejected rows: 302 to the stored file"
+    ),
     # --- v5 objects
     Route(
         ("GET",),
@@ -203,6 +227,12 @@ ROUTES: list[Route] = [
         "stand-in app page for extra links",
         where={"page": frozenset({"email", "list", "export"})},
     ),
+    Route(
+        ("GET",),
+        "/files/imports/{id}/errors/{key}",
+        api.import_errors_file,
+        "an import's error file, CSV (Range), no token: the errors download's target",
+    ),
     Route(("GET",), "/_emulator/health", control.health, "liveness"),
     Route(("GET",), "/_emulator", control.state, "counters (same as /_emulator/state)"),
     Route(("GET",), "/_emulator/state", control.state, "counters, config, peak in flight"),
@@ -217,6 +247,15 @@ ROUTES: list[Route] = [
     Route(("POST",), "/_emulator/records/{object}", control.mutate, "insert / update / delete records"),
     Route(("GET", "POST"), "/_emulator/exports/{id}", control.export, "read / force an export's state"),
     Route(("GET",), "/_emulator/exports/{id}/files", control.export_files, "an export's files"),
+    Route(
+        ("GET",),
+        "/_emulator/imports",
+        control.imports_list,
+        "every import, as /_emulator/imports/{id} shows it",
+    ),
+    Route(
+        ("GET", "POST"), "/_emulator/imports/{id}", control.import_status, "read / force an import's status"
+    ),
     Route(
         ("GET", "POST", "DELETE"), "/_emulator/faults", control.faults, "read / replace / clear fault rules"
     ),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.parser
-import email.policy
 import os
 import secrets
 import shutil
@@ -19,7 +17,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import cast
 
-from . import control, render, routes
+from . import control, multipart, render, routes
 from .auth import BU_RE, parse_pardot_header
 from .errors import PardotError, http_status, message
 from .params import get
@@ -116,17 +114,11 @@ class Handler(BaseHTTPRequestHandler):
             return {}
         ctype = self.headers.get("Content-Type", "")
         low = ctype.lower()
-        if low.startswith("multipart/form-data"):
-            msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-                b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body
-            )
+        parts = multipart.parse(body, ctype)
+        if parts is not None:
             out: dict = {}
-            for part in msg.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                if name:
-                    # decode=True on a non-multipart part: bytes (None for a multipart one)
-                    payload = cast("bytes", part.get_payload(decode=True) or b"")
-                    out.setdefault(name, []).append(payload.decode("utf-8", "replace"))
+            for part in parts:
+                out.setdefault(part.name, []).append(multipart.summary(part))
             return out
         if low.startswith("application/x-www-form-urlencoded") or not low:
             try:

@@ -11,6 +11,7 @@ from typing import Any
 from .auth import Auth, identities
 from .exports import Exports
 from .faults import Faults
+from .imports import Imports
 from .store import Store, canonical_object
 
 CONFIG_KEYS = {
@@ -32,6 +33,13 @@ CONFIG_KEYS = {
     "v5_record_cap": int,
     "v5_token_ttl": float,
     "latency_ms": float,
+    "import_polls": int,
+    "import_delay": float,
+    "import_final_status": str,
+    "import_open_expiry_seconds": float,
+    "import_expiry_seconds": float,
+    "import_batch_daily_limit": int,
+    "import_apply_rows": bool,
 }
 SENSITIVE = re.compile(r"(token|secret|password|api_key|user_key|assertion|code|authorization)", re.I)
 MAX_LOG = 100_000
@@ -82,6 +90,13 @@ class Emulator:
             "v5_record_cap": v5_record_cap,
             "v5_token_ttl": v5_token_ttl,
             "latency_ms": latency_ms,
+            "import_polls": 1,
+            "import_delay": None,
+            "import_final_status": "Complete",
+            "import_open_expiry_seconds": 86400.0,
+            "import_expiry_seconds": 7 * 86400.0,
+            "import_batch_daily_limit": 1000,
+            "import_apply_rows": True,
         }
         self.config = dict(self.defaults)
         self.lock = threading.Lock()
@@ -92,6 +107,7 @@ class Emulator:
         self.faults = Faults(seed)
         self._zero()
         self.exports = Exports(self)
+        self.imports = Imports(self)
 
     def _zero(self) -> None:
         self.requests = 0
@@ -108,6 +124,7 @@ class Emulator:
     # ------------------------------------------------------------------ control
     def reset(self) -> None:
         self.exports.reset()
+        self.imports.reset()
         with self.lock:
             self.config = dict(self.defaults)
             self.store = Store(self.seed, self.counts)
@@ -116,7 +133,8 @@ class Emulator:
         self.faults.reset()
 
     def set_config(self, values: dict) -> dict:
-        counters = ["daily_used", "max_in_flight"]  # max_in_flight restarts both peaks
+        # max_in_flight restarts both peaks; import_batches_used sets the day's import batch count
+        counters = ["daily_used", "max_in_flight", "import_batches_used"]
         unknown = set(values) - set(CONFIG_KEYS) - set(counters)
         if unknown:
             raise ValueError(
@@ -126,8 +144,12 @@ class Emulator:
             for k, v in values.items():
                 if k == "daily_used":
                     self.daily_used = int(v)
+                elif k == "import_batches_used":
+                    self.imports.batches_today = int(v)
                 elif k == "max_in_flight":  # start a new peak (e.g. 0) without a reset
                     self.max_in_flight = self.max_attempted_in_flight = int(v)
+                elif k == "import_final_status" and v not in ("Complete", "Failed", "Cancelled"):
+                    raise ValueError("import_final_status is Complete, Failed or Cancelled")
                 elif v is None:
                     self.config[k] = None
                 else:
@@ -167,6 +189,8 @@ class Emulator:
                 "sends": list(self.sends),
                 "requests_by_route": dict(self.by_route),
                 "exports": len(self.exports.exports),
+                "imports": len(self.imports.imports),
+                "import_batches_used": self.imports.batches_today,
                 "config": {k: v for k, v in self.config.items() if k != "jwt_public_key"},
             }
 
@@ -217,3 +241,4 @@ class Emulator:
 
     def stop(self) -> None:
         self.exports.stop()
+        self.imports.stop()

@@ -1,4 +1,4 @@
-"""Seeded, deterministic account data (v4 field names, api-facts §4 "Object field lists").
+"""Seeded, deterministic account data (v4 field names, as the docs' object field references list them).
 
 Every table is a list of dict rows sorted by ascending id (ids grow with created_at, with
 small gaps), plus an index by id. Keys starting with ``_`` are internal (``_deleted``) and never

@@ -1,4 +1,4 @@
-"""v5 object queries and reads: ``GET /api/v5/objects/<object>[/<id>]`` (api-facts-v5.md).
+"""v5 object queries and reads: ``GET /api/v5/objects/<object>[/<id>]`` (Pardot's v5 object reference pages).
 
 The same records as the v3/v4 endpoints (one store, v4 field names), shown in v5's shape:
 camelCase names, ISO 8601 date-times with the account's offset (UTC here), JSON booleans.
@@ -93,6 +93,21 @@ def _in_recycle_bin(r: dict) -> bool:
     return bool(r.get("_deleted"))
 
 
+def twins(spec: str) -> dict[str, str | None]:
+    """``"id name:name folderId="`` -> ``{"id": "id", "name": "name", "folderId": None}``.
+
+    Each v5 name and the store column it reads (None: the emulator holds no data for it).
+    """
+    out: dict[str, str | None] = {}
+    for item in spec.split():
+        name, sep, twin = item.partition(":")
+        if name.endswith("="):
+            out[name[:-1]] = None
+        else:
+            out[name] = twin if sep else name
+    return out
+
+
 def _fields(spec: str, **special: Getter) -> dict[str, Getter]:
     """``"id name:name isPublic:is_public folderId="``: v5 name, ``:`` its v4 twin, ``=`` always null.
 
@@ -100,15 +115,13 @@ def _fields(spec: str, **special: Getter) -> dict[str, Getter]:
     a boolean; ``isDeleted`` is the recycle bin. ``special`` getters win.
     """
     out: dict[str, Getter] = {}
-    for item in spec.split():
-        name, sep, twin = item.partition(":")
+    for name, key in twins(spec).items():
         getter: Getter
-        if name.endswith("="):
-            name, getter = name[:-1], _null
+        if key is None:
+            getter = _null
         elif name == "isDeleted":
             getter = _in_recycle_bin
         else:
-            key = twin if sep else name
             if name.endswith("At"):
                 getter = _date(key)
             elif name.startswith("is") or name in ("optedOut", "doNotSell"):
@@ -156,6 +169,16 @@ def _based_on(r: dict) -> str:
 def _based_on_field(r: dict) -> str | None:
     label = r.get("basedOn") or ""
     return label.split(":", 1)[1].strip().lower() if ":" in label and _based_on(r) == "default" else None
+
+
+def _custom(name: str, default: Getter) -> Getter:
+    """A custom field: the value an import set (kept in the row's ``_custom``), else ``default``."""
+
+    def value(r: dict) -> Any:
+        own = r.get("_custom") or {}
+        return own[name] if name in own else default(r)
+
+    return value
 
 
 def _hobby(r: dict) -> str | None:
@@ -277,7 +300,7 @@ OBJECTS: dict[str, V5Object] = {
         filters=("id", "email", "createdAt", "updatedAt", "lastActivityAt", "userId", "assignedToId"),
         recycle_bin=True,
         relations={"campaign": ("campaigns", "campaignId")},
-        custom={"biography__c": _null, "hobby__c": _hobby},
+        custom={"biography__c": _custom("biography__c", _null), "hobby__c": _custom("hobby__c", _hobby)},
     ),
     "visitor-activities": V5Object(
         "visitorActivity",

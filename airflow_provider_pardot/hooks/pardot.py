@@ -7,46 +7,43 @@ import threading
 import time
 import weakref
 from contextlib import nullcontext
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from airflow.providers.common.compat.sdk import BaseHook
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 from requests.adapters import HTTPAdapter
 
-from airflow_provider_pardot.exceptions import PardotApiError, PardotValidationError
-from airflow_provider_pardot.utils import endpoints, responses
-from airflow_provider_pardot.utils.auth import (
-    read_token_response,
-    token_endpoint,
-    token_request_form,
-    unreachable,
-)
-from airflow_provider_pardot.utils.connection import SECRET_EXTRAS, PardotConnectionConfig, build_config
-from airflow_provider_pardot.utils.criteria import validate_query
-from airflow_provider_pardot.utils.emails import send_params, validate_list_send, validate_one_to_one_send
-from airflow_provider_pardot.utils.exports import (
-    export_create_body,
-    normalise_export,
-    normalise_export_list,
-    validate_export,
-)
-from airflow_provider_pardot.utils.form import form_values
-from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID, require_id
-from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
-from airflow_provider_pardot.utils.openlineage import ExportObjects, report_hook_input
-from airflow_provider_pardot.utils.pipeline import (
+from airflow_provider_pardot.api.criteria import validate_query
+from airflow_provider_pardot.api.emails import send_params, validate_list_send, validate_one_to_one_send
+from airflow_provider_pardot.api.exports import export_call, export_create_body, validate_export
+from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID, require_id
+from airflow_provider_pardot.api.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
+from airflow_provider_pardot.client import endpoints, responses
+from airflow_provider_pardot.client.auth import token_request
+from airflow_provider_pardot.client.connection import SECRET_EXTRAS, PardotConnectionConfig, build_config
+from airflow_provider_pardot.client.form import form_values
+from airflow_provider_pardot.client.pipeline import (
+    TOKEN,
+    Attempt,
     CallOptions,
     Exchange,
+    Pause,
+    Reply,
     SendFailed,
-    check_budget,
-    fixed_token,
     record_usage,
 )
-from airflow_provider_pardot.utils.retry import Failure, backoff_seconds
-from airflow_provider_pardot.utils.tokens import TOKENS, USAGE, cache_key
-from airflow_provider_pardot.utils.usage import ApiUsage, usage_line
+from airflow_provider_pardot.client.retry import Failure, backoff_seconds
+from airflow_provider_pardot.client.tokens import TOKENS, USAGE, cache_key
+from airflow_provider_pardot.client.usage import ApiUsage, usage_line
+from airflow_provider_pardot.exceptions import (
+    PardotApiError,
+    PardotConnectionNotFoundError,
+    PardotValidationError,
+)
+from airflow_provider_pardot.lineage.openlineage import ExportObjects, report_hook_input
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -64,16 +61,20 @@ DOWNLOAD_CHUNK = 1024 * 1024
 
 class PardotHook(BaseHook):
     """
-    Interact with Salesforce Pardot (Account Engagement) through its v3/v4 and Export APIs.
+    Interact with Salesforce Pardot (Account Engagement): v5 object queries and reads, the v3/v4
+    object API (lists, emails, queries, reads) and the Export API (v3/v4 or v5).
 
     The hook owns authentication (Salesforce OAuth, with the ``Pardot-Business-Unit-Id`` header on
-    every request), Pardot's response quirks, errors, retries and rate limits. Failures raise
-    :class:`~airflow_provider_pardot.exceptions.PardotApiError` or one of its subclasses.
+    every request), Pardot's response quirks, errors, retries and rate limits. Every input is
+    checked where it enters (here, so a ``@task`` calling the hook is protected as the operators
+    are) before any request is sent. Reads report what they read to Airflow's hook lineage
+    collector. Failures raise :class:`~airflow_provider_pardot.exceptions.PardotApiError` or one
+    of its subclasses.
 
     .. seealso::
         The README's "Connection" section lists every field of a ``pardot`` connection.
 
-    :param pardot_conn_id: The :ref:`Pardot connection <howto/connection:pardot>` to use.
+    :param pardot_conn_id: The id of the ``pardot`` connection to use.
     """
 
     conn_name_attr = "pardot_conn_id"
@@ -94,22 +95,9 @@ class PardotHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Return the connection form's extra fields (Airflow 2.11 and the 3.0/3.1 UI)."""
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import PasswordField, StringField
+        from airflow_provider_pardot.hooks.connection_form import legacy_form_widgets
 
-        from airflow_provider_pardot.get_provider_info import CONN_FIELDS
-
-        widgets: dict[str, Any] = {}
-        for name, spec in CONN_FIELDS.items():
-            secret = spec["schema"].get("format") == "password"
-            field_cls, widget = (
-                (PasswordField, BS3PasswordFieldWidget) if secret else (StringField, BS3TextFieldWidget)
-            )
-            widgets[name] = field_cls(
-                lazy_gettext(spec["label"]), widget=widget(), description=spec.get("description", "")
-            )
-        return widgets
+        return legacy_form_widgets()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -125,8 +113,11 @@ class PardotHook(BaseHook):
     # Configuration --------------------------------------------------------------------------------
     @cached_property
     def config(self) -> PardotConnectionConfig:
-        """The validated connection (read once; raises PardotValidationError when it is wrong)."""
-        conn = self.get_connection(self.pardot_conn_id)
+        """The validated connection (read once; raises PardotValidationError when it is wrong or missing)."""
+        try:
+            conn = self.get_connection(self.pardot_conn_id)
+        except AirflowNotFoundException:
+            raise PardotConnectionNotFoundError.for_conn_id(self.pardot_conn_id) from None
         return config_from_connection(conn, conn.extra_dejson)
 
     @cached_property
@@ -166,41 +157,27 @@ class PardotHook(BaseHook):
 
     # Authentication -------------------------------------------------------------------------------
     def _token(self) -> str:
-        token = fixed_token(self.config)
+        token = TOKENS.lookup(self.config)
         if token is None:
-            key = cache_key(self.config)
-            token = TOKENS.get(key)
-            if token is None:
-                with self._token_lock:  # parallel pages starting together fetch one token
-                    token = TOKENS.get(key)
-                    if token is None:
-                        token = self._fetch_token()
-                        TOKENS.put(key, token)
+            with self._token_lock:  # parallel pages starting together fetch one token
+                token = TOKENS.lookup(self.config) or TOKENS.keep(self.config, self._fetch_token())
         return token
 
     def _fetch_token(self) -> str:
         config = self.config
-        endpoint = token_endpoint(config)
-        form = token_request_form(config)
-        self.log.info("Fetching a Salesforce access token (%s flow) from %s", config.auth_type, endpoint)
+        fetch = token_request(config)
+        self.log.info("Fetching a Salesforce access token (%s flow) from %s", config.auth_type, fetch.endpoint)
         try:
             response = requests.post(
-                endpoint,
-                data=form,
+                fetch.endpoint,
+                data=fetch.form,
                 headers={"Accept": "application/json", "User-Agent": user_agent()},
                 timeout=config.timeout,
                 verify=config.verify_ssl,
             )
         except requests.RequestException as err:
-            raise unreachable(endpoint, err) from None
-        token = read_token_response(response.status_code, response.content, endpoint)
-        self._mask(token)
-        return token
-
-    def _mask(self, secret: str) -> None:
-        from airflow.providers.common.compat.sdk import mask_secret
-
-        mask_secret(secret)
+            raise fetch.unreachable(err) from None
+        return fetch.accept(response.status_code, response.content)
 
     # Requests -------------------------------------------------------------------------------------
     def _count(self) -> None:
@@ -220,13 +197,14 @@ class PardotHook(BaseHook):
         action: str | None = None,
         slot_held: bool = False,
         headers: dict[str, str] | None = None,
-    ) -> requests.Response:
+    ) -> Reply:
         """
         Send one request to Pardot with auth, retries, the in-flight cap and the budget check.
 
-        Returns the successful :class:`requests.Response`; raises :class:`PardotApiError` otherwise.
-        What a failure means is decided by :mod:`airflow_provider_pardot.utils.pipeline`, shared
-        with :class:`PardotAsyncHook`.
+        Returns the successful answer as a :class:`~airflow_provider_pardot.client.pipeline.Reply`
+        (a streamed download's open response in ``stream``); raises :class:`PardotApiError`
+        otherwise. The attempts and what a failure means come from
+        :mod:`airflow_provider_pardot.client.pipeline`, shared with :class:`PardotAsyncHook`.
 
         :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
         :param action: what the request does, for messages about requests that may have happened
@@ -234,29 +212,28 @@ class PardotHook(BaseHook):
         """
         exchange = Exchange.start(self.config, method, path, idempotent=idempotent, action=action)
         body = {"params": params, "data": data, "json": json}
-        while True:
-            check_budget(exchange.config)
-            token = self._token()
-            try:
-                return self._send_once(
-                    exchange, token, body, stream=stream, slot_held=slot_held, headers=headers
-                )
-            except SendFailed as failed:
-                delay = exchange.after_failure(failed, token, self.log)
-            if delay:
-                time.sleep(delay)
+        steps = exchange.attempts(self.log)
+        answer: Any = None  # what the last step asked for
+        while not isinstance(step := steps.send(answer), Reply):
+            if step is TOKEN:
+                answer = self._token()
+            elif isinstance(step, Pause):
+                answer = None
+                time.sleep(step.seconds)
+            else:
+                answer = self._send_once(exchange, step, body, stream, slot_held, headers)
+        return step
 
     def _send_once(
         self,
         exchange: Exchange,
-        token: str,
+        attempt: Attempt,
         body: dict[str, Any],
-        *,
         stream: bool,
         slot_held: bool,
         headers: dict[str, str] | None,
-    ) -> requests.Response:
-        """Send one attempt over requests; return the successful response or raise :class:`SendFailed`."""
+    ) -> Reply | SendFailed:
+        """Send one attempt over requests: its :class:`Reply`, or how it failed."""
         with nullcontext() if slot_held else self._in_flight:
             self._count()
             try:
@@ -264,37 +241,31 @@ class PardotHook(BaseHook):
                     exchange.method,
                     exchange.url,
                     **body,
-                    headers=exchange.headers(token, headers),
+                    headers=exchange.headers(attempt.token, headers),
                     timeout=self.config.timeout,
                     stream=stream,
                     allow_redirects=False,
                 )
             except requests.RequestException as err:
-                raise exchange.transport_failed(_failure_of(err), err) from None
-            record_usage(self.config, response.headers)
-            if (
-                stream
-                and response.status_code < 300
-                and "json" not in response.headers.get("Content-Type", "")
-            ):
-                return response
+                return exchange.transport_failed(_failure_of(err), err)
+            if stream and response.status_code < 300 and "json" not in response.headers.get("Content-Type", ""):
+                record_usage(self.config, response.headers)
+                return Reply(response.status_code, response.headers, stream=response)
             try:
                 raw = response.content
             except requests.RequestException as err:
-                raise exchange.transport_failed(Failure.DROPPED, err, "answer cut off") from None
-        # decoded once, read by call()
-        response.pardot_json = exchange.read_answer(response.status_code, response.headers, raw)  # type: ignore[attr-defined]
-        return response
+                return exchange.transport_failed(Failure.DROPPED, err, "answer cut off")
+        reply = exchange.reply(response.status_code, response.headers, raw)
+        return replace(reply, stream=response) if stream and isinstance(reply, Reply) else reply
 
     def call(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
         """
         Send a request and return its parsed body (``None`` for an empty answer, e.g. HTTP 204).
 
-        Takes the keyword arguments of :class:`~airflow_provider_pardot.utils.pipeline.CallOptions`
+        Takes the keyword arguments of :class:`~airflow_provider_pardot.client.pipeline.CallOptions`
         (``params``, ``data``, ``json``, ``idempotent``, ``action``).
         """
-        response = self.request(method, path, **options)
-        return responses.parse_body(response.content, getattr(response, "pardot_json", None))
+        return self.request(method, path, **options).body
 
     def _v(self) -> int:
         return self.config.api_version
@@ -303,8 +274,7 @@ class PardotHook(BaseHook):
         self, method: str, object_name: str, operation: str, id_field: str | None = None, id_value=None, **kw
     ) -> Any:
         path = endpoints.object_path(object_name, self._v(), operation, id_field, id_value)
-        params = {"format": "json", **(kw.pop("params", None) or {})}
-        return self.call(method, path, params=params, **kw)
+        return self.call(method, path, params=endpoints.v4_params(kw.pop("params", None)), **kw)
 
     # Objects --------------------------------------------------------------------------------------
     def query(
@@ -322,7 +292,7 @@ class PardotHook(BaseHook):
         A v5 name (``lists``, ``list-memberships``, ``lifecycle-histories``, ``prospects``, ...)
         queries ``/api/v5/objects/<name>``: 1,000 records a call, v5 field names and filters
         (``createdAtAfterOrEqualTo``, ``idGreaterThan``, ``deleted``, ...), and ``concurrency``
-        parallel id ranges (see :mod:`airflow_provider_pardot.utils.v5_paging`). A v3/v4 name
+        parallel id ranges (see :mod:`airflow_provider_pardot.api.v5_paging`). A v3/v4 name
         (``list``, ``listMembership``, ...) pages the v3/v4 endpoints, 200 records a call.
         Everything is validated before any request is sent.
 
@@ -335,7 +305,7 @@ class PardotHook(BaseHook):
             requests use the account's five concurrent-request slots, shared with every other
             client of the account.
         """
-        from airflow_provider_pardot.utils import v5
+        from airflow_provider_pardot.api import v5
 
         if v5.is_v5_object(object_name):
             return self._query_v5(object_name, fields, max_records, concurrency, criteria)
@@ -345,8 +315,8 @@ class PardotHook(BaseHook):
     def _query_v5(
         self, object_name: str, fields: Any, max_records: Any, concurrency: Any, criteria: dict[str, Any]
     ) -> Iterator[dict[str, Any]]:
-        from airflow_provider_pardot.utils import v5
-        from airflow_provider_pardot.utils.v5_paging import v5_records
+        from airflow_provider_pardot.api import v5
+        from airflow_provider_pardot.api.v5_paging import v5_records
 
         query = v5.validate_v5_query(object_name, fields, criteria)
         concurrency = v5.validate_concurrency(concurrency)
@@ -356,15 +326,14 @@ class PardotHook(BaseHook):
 
     def _v5_fetch(self, object_name: str):
         """``fetch(params) -> V5Page``: one GET on the object's v5 collection."""
-        from airflow_provider_pardot.utils.v5 import v5_path
-        from airflow_provider_pardot.utils.v5_paging import V5Page
+        from airflow_provider_pardot.api.v5 import v5_path
+        from airflow_provider_pardot.api.v5_paging import V5Page
 
         path = v5_path(object_name)
 
         def fetch(params: dict[str, str]) -> V5Page:
-            response = self.request("GET", path, params=params)
-            body = responses.parse_body(response.content, getattr(response, "pardot_json", None))
-            return V5Page.from_body(body, response.headers.get("Pardot-Warning"))
+            reply = self.request("GET", path, params=params)
+            return V5Page.from_body(reply.body, reply.headers.get("Pardot-Warning"))
 
         return fetch
 
@@ -395,7 +364,7 @@ class PardotHook(BaseHook):
             object_name, params, descending=sort_by == "id" and sort_order == "descending"
         )
         if sort_by != "id":
-            from airflow_provider_pardot.utils.criteria import QUERY_CRITERIA
+            from airflow_provider_pardot.api.criteria import QUERY_CRITERIA
 
             order = sort_order or QUERY_CRITERIA[object_name].sorts[sort_by]
             records = iter(
@@ -418,13 +387,8 @@ class PardotHook(BaseHook):
         cursor = params.pop(cursor_name, None)
         bound = params.get("id_greater_than" if descending else "id_less_than")
         while True:
-            page_params = {
-                **params,
-                "format": "json",
-                "sort_by": "id",
-                "sort_order": "descending" if descending else "ascending",
-                "limit": PAGE_SIZE,
-            }
+            order = {"sort_by": "id", "sort_order": "descending" if descending else "ascending"}
+            page_params = endpoints.v4_params({**params, **order, "limit": PAGE_SIZE})
             if cursor is not None:
                 page_params[cursor_name] = cursor
             rows = responses.query_rows(self.call("GET", path, params=page_params), object_name)
@@ -450,7 +414,7 @@ class PardotHook(BaseHook):
         Return one record: ``/api/v5/objects/<name>/<id>`` for a v5 name (``fields`` as in
         :meth:`query`), else ``/api/{object}/version/{v}/do/read/id/{id}``.
         """
-        from airflow_provider_pardot.utils import v5
+        from airflow_provider_pardot.api import v5
 
         if v5.is_v5_object(object_name):
             return self._read_v5(object_name, record_id, fields, params)
@@ -466,7 +430,7 @@ class PardotHook(BaseHook):
     def _read_v5(
         self, object_name: str, record_id: int | str, fields: Any, params: dict[str, Any]
     ) -> dict[str, Any]:
-        from airflow_provider_pardot.utils import v5
+        from airflow_provider_pardot.api import v5
 
         if params:
             raise PardotValidationError(
@@ -521,7 +485,7 @@ class PardotHook(BaseHook):
 
     def _send(self, path: str, params: dict[str, Any], action: str) -> dict[str, Any]:
         body = self.call(
-            "POST", path, params={"format": "json"}, data=send_params(params), idempotent=False, action=action
+            "POST", path, params=endpoints.v4_params(), data=send_params(params), idempotent=False, action=action
         )
         return responses.record(body, "email")
 
@@ -580,45 +544,27 @@ class PardotHook(BaseHook):
         version = self.export_api_version
         validate_export(object_name, procedure, arguments, fields, options, api_version=version)
         body = export_create_body(object_name, procedure, arguments, fields, options, api_version=version)
-        params = None if version == 5 else {"format": "json"}
-        answer = self.call(
-            "POST",
-            endpoints.export_create_path(version),
-            params=params,
-            json=body,
-            idempotent=False,
-            action=f"Creating the {object_name} export",
-        )
-        export = normalise_export(answer)
+        export = self._export_call("create", json=body, action=f"Creating the {object_name} export")
         self._export_objects.created(export, object_name, self.config.host)
         return export
 
     def get_export(self, export_id: int | str) -> dict[str, Any]:
         """Return an export's current state, normalised."""
-        require_id("export_id", export_id)
-        version = self.export_api_version
-        params = None if version == 5 else {"format": "json"}
-        export = normalise_export(
-            self.call("GET", endpoints.export_read_path(version, export_id), params=params)
-        )
+        export = self._export_call("read", export_id)
         self._export_objects.read(export, self.config.host)
         return export
 
     def query_exports(self, **filters: Any) -> list[dict[str, Any]]:
         """Return the account's exports matching ``filters`` (admins only), normalised."""
-        version = self.export_api_version
-        params = dict(filters) if version == 5 else {"format": "json", **filters}
-        return normalise_export_list(self.call("GET", endpoints.export_query_path(version), params=params))
+        return self._export_call("query", params=filters)
 
     def cancel_export(self, export_id: int | str) -> dict[str, Any]:
         """Cancel an unfinished export and return it."""
-        require_id("export_id", export_id)
-        version = self.export_api_version
-        params = None if version == 5 else {"format": "json"}
-        body = self.call(
-            "POST", endpoints.export_cancel_path(version, export_id), params=params, idempotent=True
-        )
-        return normalise_export(body) if body else {"id": export_id}
+        return self._export_call("cancel", export_id)
+
+    def _export_call(self, operation: str, export_id: int | str | None = None, **options: Any) -> Any:
+        call = export_call(self.export_api_version, operation, export_id, **options)
+        return call.answer(self.call(call.method, call.path, **call.options))
 
     def check_result_url(self, ref: str) -> str:
         """Return the absolute URL of a result file; refuse any host but the configured Pardot host."""
@@ -655,9 +601,10 @@ class PardotHook(BaseHook):
             # After a break, ask for the rest; a server that ignores Range resends it all, and the
             # bytes already delivered are skipped.
             resume = {"Range": f"bytes={delivered}-"} if delivered else None
-            response = self.request("GET", url, stream=True, idempotent=True, slot_held=True, headers=resume)
-            ranged = response.status_code == 206
-            if ranged and not response.headers.get("Content-Range", "").startswith(f"bytes {delivered}-"):
+            reply = self.request("GET", url, stream=True, idempotent=True, slot_held=True, headers=resume)
+            response = reply.stream
+            ranged = reply.status == 206
+            if ranged and not reply.headers.get("Content-Range", "").startswith(f"bytes {delivered}-"):
                 response.close()
                 raise PardotApiError(
                     f"Pardot resumed {urlsplit(url).path} at the wrong byte; expected {delivered}."
@@ -749,7 +696,10 @@ class PardotAsyncHook(BaseHook):
                 get_async_extra_dejson,
             )
 
-            conn = await get_async_connection(conn_id=self.pardot_conn_id, hook=self)
+            try:
+                conn = await get_async_connection(conn_id=self.pardot_conn_id, hook=self)
+            except AirflowNotFoundException:
+                raise PardotConnectionNotFoundError.for_conn_id(self.pardot_conn_id) from None
             extra = await get_async_extra_dejson(conn)
             self._config = config_from_connection(conn, extra)
         return self._config
@@ -779,65 +729,50 @@ class PardotAsyncHook(BaseHook):
         return client
 
     async def _token(self, config: PardotConnectionConfig) -> str:
-        token = fixed_token(config)
-        if token is not None:
-            return token
-        key = cache_key(config)
-        token = TOKENS.get(key)
-        if token is not None:
-            return token
-        # One fetch per credentials and event loop: hundreds of triggers starting together would
-        # otherwise each fetch (and mask) a token of their own.
-        per_loop = self._token_locks.setdefault(asyncio.get_running_loop(), {})
-        async with per_loop.setdefault(key, asyncio.Lock()):
-            token = TOKENS.get(key)
-            if token is None:
-                token = await self._fetch_token(config)
-                TOKENS.put(key, token)
-            return token
+        token = TOKENS.lookup(config)
+        if token is None:
+            # One fetch per credentials and event loop: hundreds of triggers starting together
+            # would otherwise each fetch (and mask) a token of their own.
+            per_loop = self._token_locks.setdefault(asyncio.get_running_loop(), {})
+            async with per_loop.setdefault(cache_key(config), asyncio.Lock()):
+                token = TOKENS.lookup(config) or TOKENS.keep(config, await self._fetch_token(config))
+        return token
 
     async def _fetch_token(self, config: PardotConnectionConfig) -> str:
         import httpx
 
-        endpoint = token_endpoint(config)
+        fetch = token_request(config)
         try:
-            response = await self._client(config).post(
-                endpoint, data=token_request_form(config), timeout=config.timeout
-            )
+            response = await self._client(config).post(fetch.endpoint, data=fetch.form, timeout=config.timeout)
         except httpx.HTTPError as err:
-            raise unreachable(endpoint, err) from None
-        token = read_token_response(response.status_code, response.content, endpoint)
-        from airflow.providers.common.compat.sdk import mask_secret
-
-        mask_secret(token)
-        return token
+            raise fetch.unreachable(err) from None
+        return fetch.accept(response.status_code, response.content)
 
     async def call(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
         """
         Send a request with auth, retries, the budget check and the shared in-flight cap; return its parsed body.
 
-        The same keyword arguments (:class:`~airflow_provider_pardot.utils.pipeline.CallOptions`) and the
-        same policy (:mod:`airflow_provider_pardot.utils.pipeline`) as :meth:`PardotHook.call`.
+        The same keyword arguments (:class:`~airflow_provider_pardot.client.pipeline.CallOptions`) and the
+        same attempts (:meth:`~airflow_provider_pardot.client.pipeline.Exchange.attempts`) as
+        :meth:`PardotHook.call`.
         """
         config = await self.get_config()
         idempotent, action = options.get("idempotent"), options.get("action")
         exchange = Exchange.start(config, method, path, idempotent=idempotent, action=action)
-        while True:
-            check_budget(config)
-            token = await self._token(config)
-            try:
-                return await self._send_once(
-                    exchange, token, options.get("params"), options.get("data"), options.get("json")
-                )
-            except SendFailed as failed:
-                delay = exchange.after_failure(failed, token, self.log)
-            if delay:
-                await asyncio.sleep(delay)
+        steps = exchange.attempts(self.log)
+        answer: Any = None  # what the last step asked for
+        while not isinstance(step := steps.send(answer), Reply):
+            if step is TOKEN:
+                answer = await self._token(config)
+            elif isinstance(step, Pause):
+                answer = None
+                await asyncio.sleep(step.seconds)
+            else:
+                answer = await self._send_once(exchange, step, options)
+        return step.body
 
-    async def _send_once(
-        self, exchange: Exchange, token: str, params: dict[str, Any] | None, data: Any, json: Any
-    ) -> Any:
-        """Send one attempt over httpx; return the parsed body or raise :class:`SendFailed`."""
+    async def _send_once(self, exchange: Exchange, attempt: Attempt, options: CallOptions) -> Reply | SendFailed:
+        """Send one attempt over httpx: its :class:`Reply`, or how it failed."""
         import httpx
 
         config = exchange.config
@@ -847,38 +782,25 @@ class PardotAsyncHook(BaseHook):
                 response = await self._client(config).request(
                     exchange.method,
                     exchange.url,
-                    params=params,
-                    data=data,
-                    json=json,
-                    headers=exchange.headers(token),
+                    params=options.get("params"),
+                    data=options.get("data"),
+                    json=options.get("json"),
+                    headers=exchange.headers(attempt.token),
                     timeout=config.timeout,
                 )
             except httpx.HTTPError as err:
-                raise exchange.transport_failed(_httpx_failure(err), err) from None
-        record_usage(config, response.headers)
-        parsed = exchange.read_answer(response.status_code, response.headers, response.content)
-        return responses.parse_body(response.content, parsed)
+                return exchange.transport_failed(_httpx_failure(err), err)
+        return exchange.reply(response.status_code, response.headers, response.content)
 
     async def cancel_export(self, export_id: int | str) -> dict[str, Any]:
         """Cancel an unfinished export (a cancel may be repeated safely)."""
-        require_id("export_id", export_id)
-        config = await self.get_config()
-        version = config.export_api_version
-        params = None if version == 5 else {"format": "json"}
-        body = await self.call(
-            "POST", endpoints.export_cancel_path(version, export_id), params=params, idempotent=True
-        )
-        return normalise_export(body) if body else {"id": export_id}
+        call = export_call((await self.get_config()).export_api_version, "cancel", export_id)
+        return call.answer(await self.call(call.method, call.path, **call.options))
 
     async def get_export(self, export_id: int | str) -> dict[str, Any]:
         """Return an export's current state, normalised."""
-        require_id("export_id", export_id)
-        config = await self.get_config()
-        version = config.export_api_version
-        params = None if version == 5 else {"format": "json"}
-        return normalise_export(
-            await self.call("GET", endpoints.export_read_path(version, export_id), params=params)
-        )
+        call = export_call((await self.get_config()).export_api_version, "read", export_id)
+        return call.answer(await self.call(call.method, call.path, **call.options))
 
 
 def config_from_connection(conn: Any, extra: dict[str, Any]) -> PardotConnectionConfig:

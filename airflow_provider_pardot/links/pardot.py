@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 
-from airflow_provider_pardot.utils.endpoints import ui_url
+from airflow_provider_pardot.client.endpoints import ui_url
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import BaseOperator, Context, TaskInstanceKey
@@ -36,10 +36,15 @@ class BasePardotLink(BaseOperatorLink):
 
     @classmethod
     def persist(cls, *, context: Context, operator: BaseOperator, host: str, **values: Any) -> None:
-        """Store what the link needs (the Pardot host and the record's id) in XCom."""
+        """
+        Store what the link needs (the Pardot host and the record's id) in XCom.
+
+        An id rendered by a template (``"30001"``) is stored as the number it names.
+        """
         if not getattr(operator, "do_xcom_push", True):
             return
-        context["ti"].xcom_push(key=cls.key, value={"host": host, **values})
+        ids = {k: int(v) if isinstance(v, str) and v.strip().isdecimal() else v for k, v in values.items()}
+        context["ti"].xcom_push(key=cls.key, value={"host": host, **ids})
 
 
 class PardotExportLink(BasePardotLink):

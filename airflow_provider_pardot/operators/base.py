@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
+from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
+from airflow_provider_pardot.client.usage import usage_line
 from airflow_provider_pardot.exceptions import PardotExportError
-from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID
-from airflow_provider_pardot.utils.usage import usage_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import ast
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException
-
+from airflow_provider_pardot.api.emails import LIST_PARAMS, ONE_TO_ONE_PARAMS
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError
 from airflow_provider_pardot.links.pardot import PardotEmailLink
 from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
-from airflow_provider_pardot.utils.emails import (
-    BOOLEAN_PARAMS,
-    LIST_PARAMS,
-    ONE_TO_ONE_PARAMS,
-    scheduled_time_value,
-    validate_list_send,
-    validate_one_to_one_send,
-)
-from airflow_provider_pardot.utils.form import parse_bool
-from airflow_provider_pardot.utils.ids import require_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import datetime
 
     from airflow.providers.common.compat.sdk import Context
 
-
-
-class _AmbiguousSendFailure(PardotAmbiguousSendError, AirflowFailException):
-    """A send that may have happened: fails the task without any Airflow retry."""
 
 
 def _native_sequence(value: Any) -> Any:
@@ -47,25 +32,6 @@ def _native_sequence(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
-
-
-def _scheduled_time(value: Any) -> datetime:
-    """A datetime, or an ISO 8601 string (as a template renders one) read as a datetime."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-        except ValueError:
-            pass
-    # A datetime passes; anything else raises PardotValidationError naming the expected forms.
-    scheduled_time_value(value)
-    return value
-
-
-def _check_boolean(name: str, value: Any) -> None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return  # not given (or a template that rendered empty): the flag is left out
-    parse_bool(name, value)
 
 
 class _BaseSendEmailOperator(PardotBaseOperator):
@@ -111,26 +77,25 @@ class _BaseSendEmailOperator(PardotBaseOperator):
         self.scheduled_time = scheduled_time
 
     def _params(self, names: Sequence[str]) -> dict[str, Any]:
-        """The rendered send parameters that were given, with sequences rendered as text parsed back."""
+        """
+        The rendered send parameters that were given, with sequences rendered as text parsed back.
+
+        The hook checks them all before it sends anything (and reads flags and times given as text).
+        """
         params: dict[str, Any] = {}
         for name in names:
             value = getattr(self, name)
             if name in ("list_ids", "suppression_list_ids", "tags"):
                 value = _native_sequence(value)
-            if value is None:
-                continue
-            if name in BOOLEAN_PARAMS:
-                _check_boolean(name, value)
-            if name == "scheduled_time":
-                value = _scheduled_time(value)
-            params[name] = value
+            if value is not None:
+                params[name] = value
         return params
 
     def _send(self, context: Context, what: str, send: Callable[[], dict[str, Any]]) -> int | str | None:
         try:
             email = send()
         except PardotAmbiguousSendError as err:
-            raise _AmbiguousSendFailure(
+            raise PardotAmbiguousSendError(
                 f"{err.message} The email may have been sent: this task is not retried automatically; "
                 "check the email in Pardot (Marketing > Emails) before running it again.",
                 code=err.code,
@@ -220,16 +185,15 @@ class PardotSendListEmailOperator(_BaseSendEmailOperator):
     @reports_usage
     def execute(self, context: Context) -> int | str | None:
         params = self._params(LIST_PARAMS)
-        validate_list_send(params)
         self.log.info(
             "Sending list email %r (campaign %s) to lists %s",
             params.get("name") or f"from template {params.get('email_template_id')}",
-            params["campaign_id"],
-            params["list_ids"],
+            params.get("campaign_id"),
+            params.get("list_ids"),
         )
         return self._send(
             context,
-            f"the list email to lists {params['list_ids']}",
+            f"the list email to lists {params.get('list_ids')}",
             lambda: self.hook.send_list_email(**params),
         )
 
@@ -251,34 +215,20 @@ class PardotSendOneToOneEmailOperator(_BaseSendEmailOperator):
     ("Pardot Email").
 
     .. warning::
-        An email must never go out twice, so this operator defaults to ``retries=0`` (even when the
-        DAG's ``default_args`` set ``retries``; pass ``retries=`` to this operator to change it).
-        The hook itself repeats a send only when Pardot provably never received it (the connection
-        could not be made) or refused it before doing anything (error 66). When a send may have
-        reached Pardot but no answer came back (a read timeout, a dropped connection, an HTTP 5xx),
-        the task fails with :class:`~airflow_provider_pardot.exceptions.PardotAmbiguousSendError`
-        saying that the email may have been sent, and it is **not** retried, whatever ``retries``
-        says: check the email in Pardot before running the task again.
+        An email must never go out twice: as :class:`PardotSendListEmailOperator`, this operator
+        defaults to ``retries=0``, and a send that may have reached Pardot without an answer fails
+        with :class:`~airflow_provider_pardot.exceptions.PardotAmbiguousSendError` and is **not**
+        retried: check the email in Pardot before running the task again.
 
     :param prospect_id: The Pardot id of the prospect to send to (templated).
     :param prospect_email: The email address of the prospect to send to (templated).
     :param campaign_id: The Pardot id of the campaign to associate the email with (templated).
-    :param email_template_id: The Pardot id of the email template to send (templated).
-    :param text_content: The text body; must contain ``%%unsubscribe%%`` or
-        ``%%email_preference_center%%`` (templated).
-    :param html_content: The HTML body; must contain ``%%unsubscribe%%`` or
-        ``%%email_preference_center%%`` (templated).
-    :param name: The email record's name (templated).
-    :param subject: The email's subject (templated).
-    :param from_email: The sender's email address, with ``from_name`` (templated).
-    :param from_name: The sender's name, with ``from_email`` (templated).
-    :param from_user_id: The Pardot id of the user sending the email (templated).
-    :param replyto_email: The reply-to address (templated).
-    :param tags: Tags to create or associate with the email: a name or a list of names (templated).
-    :param operational_email: Send regardless of the prospect's opt-out status; the account must
-        have the feature enabled (templated).
-    :param scheduled_time: When Pardot should send the email: a datetime or an ISO 8601 string
-        (templated). Sent at once when not given.
+
+    The email itself (``email_template_id``, ``text_content``, ``html_content``, ``name``,
+    ``subject``, ``from_email``, ``from_name``, ``from_user_id``, ``replyto_email``, ``tags``,
+    ``operational_email``, ``scheduled_time``; all templated) is given as to
+    :class:`PardotSendListEmailOperator`, with the same meaning.
+
     :param pardot_conn_id: The Pardot connection to use (templated).
     """
 
@@ -301,12 +251,11 @@ class PardotSendOneToOneEmailOperator(_BaseSendEmailOperator):
         params = self._params(ONE_TO_ONE_PARAMS)
         prospect_id = None if self.prospect_id in (None, "") else self.prospect_id
         prospect_email = None if self.prospect_email in (None, "") else self.prospect_email
-        validate_one_to_one_send(prospect_id=prospect_id, prospect_email=prospect_email, params=params)
         who = f"prospect {prospect_id}" if prospect_id is not None else f"prospect <{prospect_email}>"
         self.log.info(
             "Sending one-to-one email %r (campaign %s) to %s",
             params.get("name") or f"from template {params.get('email_template_id')}",
-            params["campaign_id"],
+            params.get("campaign_id"),
             who,
         )
         return self._send(
@@ -343,7 +292,7 @@ class PardotGetEmailStatsOperator(PardotBaseOperator):
 
     @reports_usage
     def execute(self, context: Context) -> dict[str, Any]:
-        email_id = require_id("email_id", self.email_id)
+        email_id = self.email_id
         stats = self.hook.get_email_stats(email_id)
         self.log.info(
             "Email %s: %s sent, %s delivered, %s unique opens, %s unique clicks, %s opt-outs",

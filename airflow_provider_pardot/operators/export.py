@@ -8,16 +8,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import AirflowException, conf
 
-from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError, PardotValidationError
-from airflow_provider_pardot.links.pardot import PardotExportLink
-from airflow_provider_pardot.operators.base import PardotBaseOperator, PardotExportWaitMixin, reports_usage
-from airflow_provider_pardot.utils.exports import (
+from airflow_provider_pardot.api.exports import (
     DEFAULT_EXPORT_TIMEOUT,
     ExportOutcome,
     export_status,
-    validate_export,
 )
-from airflow_provider_pardot.utils.ids import require_id
+from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError, PardotValidationError
+from airflow_provider_pardot.links.pardot import PardotExportLink
+from airflow_provider_pardot.operators.base import PardotBaseOperator, PardotExportWaitMixin, reports_usage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -123,9 +121,7 @@ class PardotCreateExportOperator(PardotExportWaitMixin, PardotBaseOperator):
 
     @reports_usage
     def execute(self, context: Context) -> Any:
-        # Cheap checks first (no connection needed); the hook validates again with the
-        # connection's Export API version before it sends anything.
-        validate_export(self.object_name, self.procedure, self.arguments, self.fields)
+        # The hook checks the export (with the connection's Export API version) before it sends anything.
         if self.export_options is not None and not isinstance(self.export_options, dict):
             raise PardotValidationError(f"export_options must be a dict, not {self.export_options!r}.")
         export = self.hook.create_export(
@@ -189,7 +185,7 @@ class PardotCreateExportOperator(PardotExportWaitMixin, PardotBaseOperator):
 
     def get_openlineage_facets_on_start(self) -> OperatorLineage:
         """OpenLineage: the export reads ``pardot://<business unit>/<object>`` (the fields asked)."""
-        from airflow_provider_pardot.utils.openlineage import start_lineage
+        from airflow_provider_pardot.lineage.openlineage import start_lineage
 
         return start_lineage(self.hook.config.business_unit_id, self.object_name, self.fields)
 
@@ -222,7 +218,7 @@ class PardotCancelExportOperator(PardotBaseOperator):
 
     @reports_usage
     def execute(self, context: Context) -> dict[str, Any] | None:
-        export_id = require_id("export_id", self.export_id)
+        export_id = self.export_id
         PardotExportLink.persist(
             context=context, operator=self, host=self.hook.config.host, export_id=export_id
         )

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException
-
+from airflow_provider_pardot.api.lists import EDITABLE_LIST_FIELDS
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotApiError
 from airflow_provider_pardot.links.pardot import PardotListLink
 from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
-from airflow_provider_pardot.utils.ids import require_id
-from airflow_provider_pardot.utils.lists import (
-    BOOLEAN_LIST_FIELDS,
-    EDITABLE_LIST_FIELDS,
-    validate_list_fields,
-)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,32 +20,38 @@ LIST_ID_XCOM_KEY = "list_id"
 INVALID_LIST_ID_CODE = 55
 
 
-class _AmbiguousCreateFailure(PardotAmbiguousSendError, AirflowFailException):
-    """A create that may have happened: fails the task without an Airflow retry (no duplicate list)."""
-
-
-def _fields(**values: Any) -> dict[str, Any]:
-    """The list fields that were given, with rendered ``"True"``/``"false"`` flags made booleans."""
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        if (
-            name in BOOLEAN_LIST_FIELDS
-            and isinstance(value, str)
-            and value.strip().lower() in ("true", "false")
-        ):
-            value = value.strip().lower() == "true"
-        out[name] = value
-    return out
-
-
 class _BaseListOperator(PardotBaseOperator):
     operator_extra_links: tuple[PardotListLink, ...] = (PardotListLink(),)
     ui_color = "#e6f2ff"
 
 
-class PardotCreateListOperator(_BaseListOperator):
+class _ListFieldsOperator(_BaseListOperator):
+    """The editable fields of a list, as the create and update operators take them."""
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        is_public: bool | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        is_crm_visible: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.is_public = is_public
+        self.title = title
+        self.description = description
+        self.is_crm_visible = is_crm_visible
+
+    def _fields(self) -> dict[str, Any]:
+        """The fields given (rendered); the hook checks them, and reads flags rendered as text."""
+        values = {name: getattr(self, name) for name in EDITABLE_LIST_FIELDS}
+        return {name: value for name, value in values.items() if value is not None}
+
+
+class PardotCreateListOperator(_ListFieldsOperator):
     """
     Create a Pardot list (``POST /api/list/version/4/do/create``).
 
@@ -79,37 +78,16 @@ class PardotCreateListOperator(_BaseListOperator):
 
     template_fields: Sequence[str] = (*EDITABLE_LIST_FIELDS, "pardot_conn_id")
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        is_public: bool | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        is_crm_visible: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.name = name
-        self.is_public = is_public
-        self.title = title
-        self.description = description
-        self.is_crm_visible = is_crm_visible
+    def __init__(self, *, name: str, **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
 
     @reports_usage
     def execute(self, context: Context) -> dict[str, Any]:
-        fields = _fields(
-            name=self.name,
-            is_public=self.is_public,
-            title=self.title,
-            description=self.description,
-            is_crm_visible=self.is_crm_visible,
-        )
-        validate_list_fields(fields, creating=True)
+        fields = self._fields()
         try:
             record = self.hook.create_list(**fields)
         except PardotAmbiguousSendError as err:
-            raise _AmbiguousCreateFailure(
+            raise PardotAmbiguousSendError(
                 f"{err.message} The list may have been created: this task is not retried automatically; "
                 f"look for a list named {fields['name']!r} in Pardot before running it again.",
                 code=err.code,
@@ -125,7 +103,7 @@ class PardotCreateListOperator(_BaseListOperator):
         return record
 
 
-class PardotUpdateListOperator(_BaseListOperator):
+class PardotUpdateListOperator(_ListFieldsOperator):
     """
     Update a Pardot list (``POST /api/list/version/4/do/update/id/<id>``).
 
@@ -143,36 +121,14 @@ class PardotUpdateListOperator(_BaseListOperator):
 
     template_fields: Sequence[str] = ("list_id", *EDITABLE_LIST_FIELDS, "pardot_conn_id")
 
-    def __init__(
-        self,
-        *,
-        list_id: int | str,
-        name: str | None = None,
-        is_public: bool | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        is_crm_visible: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, list_id: int | str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.list_id = list_id
-        self.name = name
-        self.is_public = is_public
-        self.title = title
-        self.description = description
-        self.is_crm_visible = is_crm_visible
 
     @reports_usage
     def execute(self, context: Context) -> dict[str, Any]:
-        list_id = require_id("list_id", self.list_id)
-        fields = _fields(
-            name=self.name,
-            is_public=self.is_public,
-            title=self.title,
-            description=self.description,
-            is_crm_visible=self.is_crm_visible,
-        )
-        validate_list_fields(fields, creating=False)
+        list_id = self.list_id
+        fields = self._fields()
         record = self.hook.update_list(list_id, **fields)
         self.log.info("Updated Pardot list %s: %s", list_id, ", ".join(sorted(fields)))
         PardotListLink.persist(context=context, operator=self, host=self.hook.config.host, list_id=list_id)
@@ -201,7 +157,7 @@ class PardotDeleteListOperator(_BaseListOperator):
 
     @reports_usage
     def execute(self, context: Context) -> None:
-        list_id = require_id("list_id", self.list_id)
+        list_id = self.list_id
         try:
             self.hook.delete_list(list_id)
         except PardotApiError as err:

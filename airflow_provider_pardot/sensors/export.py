@@ -11,10 +11,10 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_pardot.api.exports import DEFAULT_EXPORT_TIMEOUT, export_status
+from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
 from airflow_provider_pardot.exceptions import PardotExportError
 from airflow_provider_pardot.operators.base import PardotExportWaitMixin, reports_usage
-from airflow_provider_pardot.utils.exports import DEFAULT_EXPORT_TIMEOUT, export_status
-from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

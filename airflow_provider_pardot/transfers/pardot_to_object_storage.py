@@ -20,6 +20,7 @@ import functools
 import io
 import itertools
 import json
+import logging
 import tempfile
 import threading
 import time
@@ -30,16 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_pardot.api.exports import export_status
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError
-from airflow_provider_pardot.links.pardot import PardotExportLink
-from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
-from airflow_provider_pardot.utils.exports import export_status
-from airflow_provider_pardot.utils.parquet import PARQUET_CHUNK_ROWS as PARQUET_CHUNK_ROWS
-from airflow_provider_pardot.utils.parquet import csv_to_parquet, csv_value, kind, records_to_parquet
-from airflow_provider_pardot.utils.storage import MANIFEST_NAME as MANIFEST_NAME
-from airflow_provider_pardot.utils.storage import Destination, uri
-from airflow_provider_pardot.utils.streams import PROGRESS_LOG_SECONDS as PROGRESS_LOG_SECONDS
-from airflow_provider_pardot.utils.streams import (
+from airflow_provider_pardot.files.parquet import PARQUET_CHUNK_ROWS as PARQUET_CHUNK_ROWS
+from airflow_provider_pardot.files.parquet import csv_to_parquet, csv_value, kind, records_to_parquet
+from airflow_provider_pardot.files.storage import MANIFEST_NAME as MANIFEST_NAME
+from airflow_provider_pardot.files.storage import Destination, uri
+from airflow_provider_pardot.files.streams import PROGRESS_LOG_SECONDS as PROGRESS_LOG_SECONDS
+from airflow_provider_pardot.files.streams import (
     CountingWriter,
     CsvRowCounter,
     Progress,
@@ -48,6 +47,9 @@ from airflow_provider_pardot.utils.streams import (
     header_key,
     split_header,
 )
+from airflow_provider_pardot.links.pardot import PardotExportLink
+from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
+from airflow_provider_pardot.operators.export import PardotCreateExportOperator
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -55,7 +57,13 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
     from airflow.providers.openlineage.extractors import OperatorLineage
 
-    from airflow_provider_pardot.utils.openlineage import CsvColumns, Delivery
+    from airflow_provider_pardot.lineage.openlineage import CsvColumns, Delivery
+
+    #: The records of a query, and the columns seen (name -> the kinds of value seen).
+    Records = Iterator[dict[str, Any]]
+    Columns = dict[str, Any]
+
+log = logging.getLogger(__name__)
 
 #: Pardot serves at most five requests at a time per account.
 MAX_DOWNLOADS = 5
@@ -184,6 +192,40 @@ def _merge_csv(sources: Iterator[tuple[str, Iterator[bytes]]], writer: CountingW
     return counter.rows
 
 
+def upstream_export_object(task: Any, context: Context) -> str | None:
+    """
+    The object of the ``PardotCreateExportOperator`` upstream of ``task`` (its template rendered).
+
+    The nearest creating tasks up every branch are looked at; when they name different objects,
+    the answer is ``None`` (the transfer's ``object_name`` then says which).
+    """
+    objects: set[str] = set()
+    seen: set[str] = set()
+    try:
+        stack = list(task.upstream_list) if task.has_dag() else []
+        while stack:
+            upstream = stack.pop()
+            if upstream.task_id in seen:
+                continue
+            seen.add(upstream.task_id)
+            if isinstance(upstream, PardotCreateExportOperator):
+                objects.add(str(task.render_template(upstream.object_name, context)))
+            else:
+                stack.extend(upstream.upstream_list)
+    except Exception as err:  # lineage must never fail a transfer
+        log.info("Could not tell the object of %s's export from its upstream tasks: %s", task.task_id, err)
+        return None
+    if len(objects) == 1:
+        return objects.pop()
+    if objects:
+        log.info(
+            "Several exports upstream (%s): set object_name on %s for its lineage.",
+            ", ".join(sorted(objects)),
+            task.task_id,
+        )
+    return None
+
+
 class _ReportsDelivery:
     """A transfer's lineage: what it read and wrote this run (``delivery``, set by ``execute``)."""
 
@@ -191,7 +233,7 @@ class _ReportsDelivery:
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """OpenLineage: ``pardot://<business unit>/<object>`` in; the destination (rows, bytes, columns) out."""
-        from airflow_provider_pardot.utils.openlineage import delivery_lineage
+        from airflow_provider_pardot.lineage.openlineage import delivery_lineage
 
         return delivery_lineage(self.delivery)
 
@@ -289,11 +331,10 @@ class PardotExportToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
 
     @reports_usage
     def execute(self, context: Context) -> list[str]:
-        from airflow_provider_pardot.utils.openlineage import (
+        from airflow_provider_pardot.lineage.openlineage import (
             CsvColumns,
             Delivery,
             emit_asset_events,
-            upstream_export_object,
         )
 
         self._stop = threading.Event()
@@ -340,18 +381,21 @@ class PardotExportToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
         written = destination.path(names[0]) if self.merge and names else destination.base
         self.delivery.written(written, uri(written), files, self._columns.columns)
         emit_asset_events(self, context, self.delivery)
+        self._log_done(len(files), manifest["total_rows"], progress, manifest_uri)
+        return [f["uri"] for f in files]
+
+    def _log_done(self, files: int, rows: int, progress: Progress, manifest_uri: str) -> None:
         elapsed = max(time.monotonic() - progress.started, 1e-6)
         self.log.info(
             "Pardot export %s: wrote %d file(s), %s rows, %.1f MB in %.1fs (%.1f MB/s); manifest %s",
             self.export_id,
-            len(files),
-            f"{manifest['total_rows']:,}",
+            files,
+            f"{rows:,}",
             progress.bytes / 1e6,
             elapsed,
             progress.bytes / 1e6 / elapsed,
             manifest_uri,
         )
-        return [f["uri"] for f in files]
 
     def _complete_export(self) -> dict[str, Any]:
         """The export, when it is Complete; fail at once when it failed, was canceled or expired."""
@@ -483,7 +527,7 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
         **kwargs: Any,
     ) -> None:
         if isinstance(concurrency, int) and not isinstance(concurrency, bool) and 1 <= concurrency <= 5:
-            kwargs.setdefault("pool_slots", concurrency)  # its requests in flight (SPEC §8)
+            kwargs.setdefault("pool_slots", concurrency)  # its requests in flight, out of the account's five
         super().__init__(**kwargs)
         self.object_name = object_name
         self.criteria = criteria
@@ -503,19 +547,19 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
 
     @reports_usage
     def execute(self, context: Context) -> list[str]:
-        from airflow_provider_pardot.utils.openlineage import Delivery, emit_asset_events
-        from airflow_provider_pardot.utils.v5 import check_query
+        from airflow_provider_pardot.api.v5 import check_query
+        from airflow_provider_pardot.lineage.openlineage import Delivery, emit_asset_events
 
         criteria = dict(self.criteria or {})
         # before touching the destination; a v5 query's fields are its columns
         self._columns = check_query(self.object_name, self.fields, self.concurrency, criteria)
+        self.delivery = Delivery(  # reads the connection, before the destination too
+            self.hook.config.business_unit_id, self.object_name, {"object": self.object_name}
+        )
         name = f"part-00000.{self.file_format}"
         destination = self._destination = Destination(self.dest, self.dest_conn_id, self.log)
         destination.prepare([name], self.overwrite)
         progress = Progress(self.log, f"Pardot {self.object_name} query", 1)
-        self.delivery = Delivery(
-            self.hook.config.business_unit_id, self.object_name, {"object": self.object_name}
-        )
         records = self.hook.query(
             self.object_name, fields=self.fields, concurrency=self.concurrency, **criteria
         )
@@ -523,7 +567,7 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
         columns: dict[str, Any] = {column: set() for column in self._columns}
         with _discarded_on_failure(destination):
             write = self._jsonl if self.file_format == "jsonl" else self._spooled
-            fill = functools.partial(write, records, progress=progress, columns=columns)
+            fill = functools.partial(write, records, progress, columns)
             entry = _write_aside(destination, name, self.checksum, progress, fill)
             destination.place([name], self.overwrite)
             manifest_uri = destination.write_manifest(
@@ -536,13 +580,7 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
         return [str(entry["uri"])]
 
     @staticmethod
-    def _jsonl(
-        records: Iterator[dict[str, Any]],
-        writer: CountingWriter,
-        *,
-        progress: Progress,
-        columns: dict[str, Any],
-    ) -> int:
+    def _jsonl(records: Records, progress: Progress, columns: Columns, writer: CountingWriter) -> int:
         """One JSON line a record, as it arrives; ``columns`` gathers every field name seen."""
         rows = 0
         for rows, record in enumerate(records, start=1):  # noqa: B007
@@ -553,14 +591,7 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
             progress.add_bytes(len(line))
         return rows
 
-    def _spooled(
-        self,
-        records: Iterator[dict[str, Any]],
-        writer: CountingWriter,
-        *,
-        progress: Progress,
-        columns: dict[str, Any],
-    ) -> int:
+    def _spooled(self, records: Records, progress: Progress, columns: Columns, writer: CountingWriter) -> int:
         """CSV or Parquet with the union of the records' fields (``columns``: name -> kinds seen)."""
         rows = 0
         with tempfile.TemporaryFile("w+b") as spool:

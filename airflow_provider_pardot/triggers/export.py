@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_pardot.api.exports import ExportOutcome, export_status
+from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
 from airflow_provider_pardot.exceptions import (
     PardotAuthError,
     PardotRateLimitError,
     PardotValidationError,
 )
-from airflow_provider_pardot.utils.exports import ExportOutcome, export_status
-from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

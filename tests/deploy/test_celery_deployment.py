@@ -1,4 +1,4 @@
-"""SPEC §11: the provider in a distributed Airflow 3 -- CeleryExecutor over PostgreSQL and Redis,
+"""The provider in a distributed Airflow 3 -- CeleryExecutor over PostgreSQL and Redis,
 with the scheduler, the DAG processor, the triggerer, the API server and two Celery workers as
 separate processes, the emulator standing in for Pardot, the ``pardot`` pool of five slots.
 

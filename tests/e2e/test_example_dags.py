@@ -126,7 +126,7 @@ EXAMPLES = sorted(EXAMPLE_DAGS.glob("example_*.py"))
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_examples_run_on_a_fresh_airflow_and_take_the_pool_recipe(path, monkeypatch):
     """A fresh Airflow has only ``default_pool``: a task in any other pool would stay "Scheduled"
-    forever. With ``PARDOT_EXAMPLE_POOL=pardot`` every Pardot task follows SPEC §8's recipe."""
+    forever. With ``PARDOT_EXAMPLE_POOL=pardot`` every Pardot task follows the pool recipe."""
     dag, pardot_tasks = _load_example(path, monkeypatch, None)
     assert len(dag.doc_md or "") > 200, "every example DAG explains itself"
     if pardot_tasks:
@@ -158,7 +158,7 @@ print("\\n".join(sorted(sys.modules)))
 
 
 def test_parsing_the_example_dags_imports_no_openlineage(tmp_path):
-    """SPEC §10: lineage is imported lazily; parsing a DAG loads nothing of OpenLineage (nor pandas).
+    """Lineage is imported lazily; parsing a DAG loads nothing of OpenLineage (nor pandas).
 
     Airflow itself imports every provider's ``get_provider_info`` when it reads its configuration;
     nothing more of the OpenLineage provider, and nothing of its client, may be loaded."""
@@ -203,13 +203,13 @@ def test_export_dag_runs_end_to_end(run_dag, emulator):
     for i, f in enumerate(files):
         part = folder / f"part-{i:05d}.csv"
         assert part.stat().st_size == f["bytes"]
-    assert "Pardot API:" in result.output  # every task reports its request count (SPEC §8)
+    assert "Pardot API:" in result.output  # every task reports its request count
 
     state = emulator.state()
     assert state["max_in_flight"] <= 5
     assert not state["errors"], state["errors"]
 
-    # SPEC §10: the transfer's asset event says what was delivered; the consumer DAG, scheduled on
+    # The transfer's asset event says what was delivered; the consumer DAG, scheduled on
     # that asset, prints it (run by hand here, it reads the latest event; test_assets_scheduler.py
     # shows the scheduler starting it).
     extra = {
@@ -281,6 +281,28 @@ def test_v5_incremental_dag_pulls_only_the_interval(run_dag, emulator):
     assert not emulator.state()["errors"]
 
 
+def test_an_example_without_its_connection_fails_at_once(tmp_path):
+    """On a fresh Airflow with no ``pardot_default``, an example's run fails in its first try (no
+    retry, no retry delay: example_pardot_v5_incremental has retries=2, 5 minutes apart, and
+    max_active_runs=1, so a run waiting out its retries would hold back the user's next run), and
+    the log says which connection to add or which param to set."""
+    import sqlite3
+
+    home = AirflowHome(tmp_path / "home", EXAMPLE_DAGS)
+    result = home.dags_test("example_pardot_v5_incremental", logical_date=TODAY.isoformat(), timeout=300)
+    assert not result.succeeded
+    assert "The Pardot connection 'pardot_default' does not exist" in result.output, result.output[-4000:]
+    assert "airflow connections add pardot_default --conn-type pardot" in result.output
+    assert "DAG param pardot_conn_id" in result.output
+    with sqlite3.connect(home.root / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT task_id, state, try_number FROM task_instance WHERE dag_id = ?",
+            ("example_pardot_v5_incremental",),
+        ).fetchall()
+    assert sorted(rows) == [("lifecycle_histories", "failed", 1), ("list_memberships", "failed", 1)]
+    assert "up_for_retry" not in result.output.lower()
+
+
 def test_list_email_dag_sends_and_reports_the_previous_email(run_dag, emulator):
     # First run: schedules an email; no earlier email, so the statistics task is skipped.
     run_dag("example_pardot_list_email", TODAY)
@@ -331,6 +353,9 @@ def test_demo_script(tmp_path):
     assert "2,500 rows" in out, out
     assert "in 3 file(s)" in out, out
     assert "Demo complete" in out
+    # The export takes longer than the sensor takes to start: it defers, and the demo shows it.
+    assert re.search(r"^Waiting for Pardot export \d+ in the triggerer$", out, re.MULTILINE), out[-3000:]
+    assert re.search(r"^Pardot export \d+ is Complete with 3 result file\(s\)\.$", out, re.MULTILINE)
     # The README's `make demo` block shows what it prints. Byte counts follow the day, the number
     # of sensor polls and of overlapping downloads the timing; the rest is fixed.
     readme = (ROOT / "README.md").read_text()

@@ -1,9 +1,9 @@
-"""SPEC §8, "the account's API budget": one pool of five slots per business unit keeps parallel
+"""The account's API budget: one pool of five slots per business unit keeps parallel
 Pardot tasks within Pardot's five concurrent requests, in a real scheduler (``airflow standalone``,
 LocalExecutor) against the emulator. The control DAG runs the same load in an unbounded pool and
 does go over the limit (the emulator answers error 66), so the recipe is what keeps it under.
 
-The same scheduler shows SPEC §10's data-aware scheduling: the example export DAG's transfer emits
+The same scheduler shows data-aware scheduling: the example export DAG's transfer emits
 its asset event, which starts the example consumer DAG, and the OpenLineage events (file transport)
 of the real worker processes hold the edge from the Pardot object to the folder written."""
 
@@ -28,7 +28,7 @@ DAGS = Path(__file__).resolve().parent / "dags"
 TASKS = 8
 # Every list-membership page takes 3 s: the eight tasks' requests overlap for sure.
 SLOW_PAGES = {"match": r"^/api/listMembership/", "kind": "delay", "seconds": 3}
-#: The asset pair of SPEC §10, scheduled here beside the pool DAGs.
+#: The asset pair (export, consumer), scheduled here beside the pool DAGs.
 ASSET_PAIR = ("example_pardot_export.py", "example_pardot_export_consumer.py")
 
 
@@ -36,7 +36,7 @@ ASSET_PAIR = ("example_pardot_export.py", "example_pardot_export_consumer.py")
 def cluster(tmp_path_factory):
     if airflow_major() < 3:
         pytest.skip("the standalone scheduler test runs on Airflow 3 (LocalExecutor)")
-    emu = EmulatorProcess(tmp_path_factory.mktemp("pool-emulator")).start()
+    emu = EmulatorProcess(tmp_path_factory.mktemp("pool-emulator"), "--export-delay", "1").start()
     out = tmp_path_factory.mktemp("pool-output")
     dags = tmp_path_factory.mktemp("pool-dags")
     for dag_file in [*DAGS.glob("*.py"), *(EXAMPLE_DAGS / name for name in ASSET_PAIR)]:
@@ -99,7 +99,7 @@ def test_without_the_pool_the_same_load_exceeds_the_limit(cluster):
     assert "failed" in states.values(), states
 
 
-# --------------------------------------------------------------------------- assets (SPEC §10)
+# --------------------------------------------------------------------------- assets
 def _dag_runs(sa: Standalone, dag_id: str) -> list[dict]:
     return sa.api("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]
 

@@ -1,4 +1,4 @@
-"""Form and query booleans are read the PHP way (SPEC §6): only "0" and "" are false."""
+"""Form and query booleans are read the PHP way: only "0" and "" are false."""
 
 from __future__ import annotations
 

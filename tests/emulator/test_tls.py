@@ -17,6 +17,7 @@ import pytest
 import requests
 from emu_api import Api
 
+from airflow_provider_pardot.emulator.launch import EmulatorProcess
 from airflow_provider_pardot.emulator.server import EmulatorServer
 
 if TYPE_CHECKING:
@@ -171,43 +172,14 @@ def test_result_refs_and_token_urls_are_https(tls_server, cert):
 
 
 def test_cli_flags(cert, tmp_path):
-    port_file = tmp_path / "port"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_pardot.emulator",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--quiet",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--tls-cert",
-            cert[0],
-            "--tls-key",
-            cert[1],
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "REQUESTS_CA_BUNDLE"},
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not port_file.exists():
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "emulator did not start in 30 s"
-            time.sleep(0.05)
-        port = port_file.read_text().strip()
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == f"Pardot API emulator listening on https://127.0.0.1:{port}"
-        r = requests.get(f"https://127.0.0.1:{port}/_emulator/health", verify=cert[0], timeout=30)
+    env = {k: v for k, v in os.environ.items() if k != "REQUESTS_CA_BUNDLE"}
+    with EmulatorProcess(workdir=tmp_path, tls=cert, stdout=subprocess.PIPE, text=True, env=env) as emulator:
+        assert emulator.proc is not None
+        assert emulator.proc.stdout is not None
+        banner = emulator.proc.stdout.readline().strip()
+        assert banner == f"Pardot API emulator listening on https://127.0.0.1:{emulator.port}"
+        r = requests.get(f"{emulator.url}/_emulator/health", verify=cert[0], timeout=30)
         assert r.json() == {"ok": True}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_cli_needs_both_flags(cert):

@@ -1,4 +1,4 @@
-"""v5 object queries and reads (SPEC §9, api-facts-v5.md), compared with the real v5 recordings."""
+"""v5 object queries and reads (the v5 object reference pages), compared with the real v5 recordings."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import json
 import re
 import subprocess
 import sys
-import time
 import urllib.parse
 
 import pytest
 from emu_api import RECORDED, Api, load_json
 from emulator_control import EmulatorControl
+
+from airflow_provider_pardot.emulator.launch import EmulatorProcess
 
 V5 = "/api/v5/objects"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
@@ -419,19 +420,10 @@ def test_sorted_pages_see_records_inserted_between_them(api, emulator):
 
 # ---------------------------------------------------------------------------- CLI
 def test_cli_flags_for_benchmarks(tmp_path):
-    port_file = tmp_path / "port"
-    cmd = [sys.executable, "-m", "airflow_provider_pardot.emulator", "--port", "0", "--quiet"]
-    cmd += ["--port-file", str(port_file), "--data-dir", str(tmp_path / "data")]
-    cmd += ["--latency-ms", "5", "--v5-record-cap", "300", "--v5-token-ttl", "60"]
-    cmd += ["--records", "visitorActivity=2500", "--records", "lists=40"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not port_file.exists():
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "emulator did not start in 60 s"
-            time.sleep(0.05)
-        control = EmulatorControl(f"http://127.0.0.1:{port_file.read_text().strip()}")
+    flags = ["--latency-ms", "5", "--v5-record-cap", "300", "--v5-token-ttl", "60"]
+    flags += ["--records", "visitorActivity=2500", "--records", "lists=40"]
+    with EmulatorProcess(*flags, workdir=tmp_path, timeout=60) as process:
+        control = EmulatorControl(process.url)
         cfg = control.config()
         assert (cfg["latency_ms"], cfg["v5_record_cap"], cfg["v5_token_ttl"]) == (5.0, 300, 60.0)
         assert len(control.records("visitorActivity")) == 2500
@@ -443,9 +435,6 @@ def test_cli_flags_for_benchmarks(tmp_path):
         rows, pages = pull(api, "visitor-activities", fields="id", limit=100)
         assert len(rows) == 300
         assert CAP_TEXT in pages[-1].headers["Pardot-Warning"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     bad = subprocess.run(
         [sys.executable, "-m", "airflow_provider_pardot.emulator", "--records", "lists"],
         capture_output=True,

@@ -12,12 +12,12 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 from export_helpers import VA_ARGS, VA_FIELDS
 
+from airflow_provider_pardot.api.exports import ExportOutcome, export_status
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError
 from airflow_provider_pardot.operators.export import PardotCreateExportOperator
 from airflow_provider_pardot.sensors.export import PardotExportSensor
 from airflow_provider_pardot.transfers.pardot_to_object_storage import PardotExportToObjectStorageOperator
 from airflow_provider_pardot.triggers.export import PardotExportTrigger
-from airflow_provider_pardot.utils.exports import ExportOutcome, export_status
 
 COMPLETE, FAILED, RUNNING = ExportOutcome.COMPLETE, ExportOutcome.FAILED, ExportOutcome.RUNNING
 REFS = ["https://pi.pardot.com/api/export/version/4/do/downloadResults/id/7/file/1", "https://h/2"]

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from airflow_provider_pardot.api.v5 import V5_OBJECTS
 from airflow_provider_pardot.exceptions import PardotValidationError
 from airflow_provider_pardot.transfers.pardot_to_object_storage import PardotQueryToObjectStorageOperator
-from airflow_provider_pardot.utils.v5 import V5_OBJECTS
 
 
 def _op(dest, **kw) -> PardotQueryToObjectStorageOperator:

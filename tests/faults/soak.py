@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,42 +37,16 @@ from _faultkit import (  # noqa: E402
 from emulator_control import EmulatorControl  # noqa: E402
 from identities import BUSINESS_UNIT_ID, CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME  # noqa: E402
 
+from airflow_provider_pardot.emulator.launch import EmulatorProcess  # noqa: E402
+
 SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
 PAGES = int(os.environ.get("SOAK_PAGES", "1000"))
 TIMEOUT = float(os.environ.get("SOAK_TIMEOUT", "5"))
 
 
-def start_emulator(workdir: Path) -> tuple[subprocess.Popen, EmulatorControl]:
-    port_file = workdir / "port"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_pardot.emulator",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--quiet",
-            "--data-dir",
-            str(workdir / "data"),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not port_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the emulator did not start")
-        time.sleep(0.05)
-    control = EmulatorControl(f"http://127.0.0.1:{port_file.read_text().strip()}", timeout=120)
-    while True:
-        try:
-            control.state()
-            return proc, control
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+def start_emulator(workdir: Path) -> tuple[EmulatorProcess, EmulatorControl]:
+    process = EmulatorProcess(workdir=workdir, stderr=None).start()
+    return process, EmulatorControl(process.url, timeout=120)
 
 
 def set_connection(emulator: EmulatorControl, **extra) -> None:
@@ -186,8 +159,7 @@ def main() -> int:
             if failures:
                 break
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.stop()
     print(
         f"FAULTS soak: rounds={rounds} seconds={time.monotonic() - started:.0f} failures={failures}",
         flush=True,

@@ -14,9 +14,9 @@ import pytest
 from _faultkit import ForeignServer, ForwardingProxy, complete_export
 from identities import CLIENT_SECRET, PASSWORD, REFRESH_TOKEN
 
+from airflow_provider_pardot.client.tokens import TOKENS
 from airflow_provider_pardot.exceptions import PardotApiError, PardotAuthError, PardotValidationError
 from airflow_provider_pardot.hooks.pardot import PardotHook
-from airflow_provider_pardot.utils.tokens import TOKENS
 
 
 def _context():
@@ -147,7 +147,7 @@ def test_no_secret_in_task_logs_or_errors(emulator, make_conn, figures, tmp_path
     emulator.config(strict_auth=True)
     make_conn(password="Wrong-Password-123", client_secret="Wrong-Secret-456", **extra)
     wrong = ["Wrong-Password-123", "Wrong-Secret-456"]
-    from airflow_provider_pardot.utils.tokens import TOKENS as cache
+    from airflow_provider_pardot.client.tokens import TOKENS as cache
 
     cache.clear()
     with pytest.raises(PardotAuthError) as err:

@@ -14,6 +14,9 @@ import time
 import pytest
 from identities import BUSINESS_UNIT_ID
 
+from airflow_provider_pardot.client import pipeline
+from airflow_provider_pardot.client.connection import build_config
+from airflow_provider_pardot.client.usage import ApiUsage
 from airflow_provider_pardot.exceptions import (
     PardotAmbiguousSendError,
     PardotApiError,
@@ -21,9 +24,6 @@ from airflow_provider_pardot.exceptions import (
     PardotRateLimitError,
 )
 from airflow_provider_pardot.hooks.pardot import PardotAsyncHook, PardotHook
-from airflow_provider_pardot.utils import pipeline
-from airflow_provider_pardot.utils.connection import build_config
-from airflow_provider_pardot.utils.usage import ApiUsage
 
 READ = "/api/list/version/4/do/read/id/{}"
 CREATE = "/api/list/version/4/do/create"

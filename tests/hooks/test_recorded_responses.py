@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_pardot.api.exports import normalise_export, normalise_export_list
+from airflow_provider_pardot.client import responses
+from airflow_provider_pardot.client.errors import error_from_response
 from airflow_provider_pardot.exceptions import PardotApiError, PardotAuthError
-from airflow_provider_pardot.utils import responses
-from airflow_provider_pardot.utils.errors import error_from_response
-from airflow_provider_pardot.utils.exports import normalise_export, normalise_export_list
 
 RECORDED = Path(__file__).resolve().parents[3] / "shared" / "pardot-docs" / "recorded"
 pytestmark = pytest.mark.skipif(

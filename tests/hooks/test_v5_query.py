@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from airflow_provider_pardot.api.v5 import V5_OBJECTS
 from airflow_provider_pardot.exceptions import (
     PardotApiError,
     PardotAuthError,
@@ -14,7 +15,6 @@ from airflow_provider_pardot.exceptions import (
     PardotValidationError,
 )
 from airflow_provider_pardot.hooks.pardot import PardotHook
-from airflow_provider_pardot.utils.v5 import V5_OBJECTS
 
 V5 = "/api/v5/objects/"
 
@@ -129,7 +129,7 @@ class TestValidation:
         assert api_requests(emulator) == []
 
     def test_every_default_field_is_accepted(self):
-        from airflow_provider_pardot.utils.v5 import validate_v5_query
+        from airflow_provider_pardot.api.v5 import validate_v5_query
 
         for name, spec in V5_OBJECTS.items():
             assert validate_v5_query(name, None, {}).fields == list(spec.fields)
@@ -415,7 +415,7 @@ class TestErrors:
 
 
 def test_naive_datetime_is_utc():
-    from airflow_provider_pardot.utils.v5 import format_v5_datetime
+    from airflow_provider_pardot.api.v5 import format_v5_datetime
 
     assert format_v5_datetime("x", datetime(2024, 1, 1, 5), "After") == "2024-01-01T05:00:00+00:00"
     aware = datetime(2024, 1, 1, 5, 0, 0, 900_000, tzinfo=UTC)

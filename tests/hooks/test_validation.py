@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from airflow_provider_pardot.api.criteria import validate_query
+from airflow_provider_pardot.api.exports import validate_export
+from airflow_provider_pardot.client.connection import build_config
+from airflow_provider_pardot.client.usage import ApiUsage, DailyBudget, parse_usage, usage_line
 from airflow_provider_pardot.exceptions import PardotValidationError
-from airflow_provider_pardot.utils.connection import build_config
-from airflow_provider_pardot.utils.criteria import validate_query
-from airflow_provider_pardot.utils.exports import validate_export
-from airflow_provider_pardot.utils.usage import ApiUsage, DailyBudget, parse_usage, usage_line
 
 BU = "0Uv000000000001AAA"
 CREDS = {"client_id": "cid", "client_secret": "secret"}

@@ -1,4 +1,4 @@
-"""SPEC §10 in a real Airflow (``airflow dags test``) with the real OpenLineage provider (file
+"""Lineage in a real Airflow (``airflow dags test``) with the real OpenLineage provider (file
 transport): the events of the export and the transfers, hook-level lineage from ``@task`` code, and
 the asset events recorded in the metadata database."""
 

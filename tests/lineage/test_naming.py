@@ -1,4 +1,4 @@
-"""SPEC §10's naming and the pieces behind it, without a DAG run: the ``pardot`` asset scheme as
+"""The lineage naming and the pieces behind it, without a DAG run: the ``pardot`` asset scheme as
 Airflow and the OpenLineage provider read it, the CSV header read on the way, and the export's
 object found upstream."""
 
@@ -11,13 +11,13 @@ import pytest
 from airflow.providers.common.compat.sdk import DAG, Asset, ObjectStoragePath
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
-from airflow_provider_pardot.utils.openlineage import (
+from airflow_provider_pardot.lineage.openlineage import (
     CsvColumns,
     Delivery,
     delivery_lineage,
     storage_name,
-    upstream_export_object,
 )
+from airflow_provider_pardot.transfers.pardot_to_object_storage import upstream_export_object
 
 BU = "0Uv000000000001AAA"
 

@@ -1,7 +1,8 @@
-"""SPEC §10: without the OpenLineage provider nothing changes. In a fresh interpreter where neither
-the OpenLineage client nor any module of the provider can be imported (but its ``get_provider_info``,
+"""Without the OpenLineage provider nothing changes. In a fresh interpreter where neither the
+OpenLineage client nor any module of the provider can be imported (but its ``get_provider_info``,
 which Airflow's provider discovery reads from the installed package), the hook's reads and both
-transfers work as before."""
+transfers work as before, and the hook still reports its reads to Airflow's hook lineage collector
+(which any reader plugin may read, not only OpenLineage's)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,18 @@ SCRIPT = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, NotInstalled())
+
+    from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
+
+    reported = []
+    collector_class = type(get_hook_lineage_collector())
+    add_input_asset = collector_class.add_input_asset
+
+    def recording(self, *args, **kwargs):
+        reported.append(kwargs.get("uri"))
+        return add_input_asset(self, *args, **kwargs)
+
+    collector_class.add_input_asset = recording
 
     from airflow_provider_pardot.hooks.pardot import PardotHook
     from airflow_provider_pardot.transfers.pardot_to_object_storage import (
@@ -55,6 +68,7 @@ SCRIPT = textwrap.dedent(
         "written": len(written),
         "query_rows": query.delivery.rows,
         "export_rows": move.delivery.rows,
+        "reported": sorted({u.rpartition("/")[2] for u in reported if u and u.startswith("pardot://")}),
         "openlineage": sorted(
             m for m in sys.modules if "openlineage" in m and "pardot" not in m and m not in DISCOVERY
         ),
@@ -81,4 +95,5 @@ def test_hook_and_transfers_work_without_openlineage(make_conn, emulator, tmp_pa
     assert result["query_rows"] == result["lists"]
     assert result["export_rows"] == 2500
     assert result["written"] == 4  # one query file, three export files
+    assert result["reported"] == ["list", "visitorActivity"]  # the downloads' object, from create_export
     assert result["openlineage"] == []

@@ -10,9 +10,20 @@ import re
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import DAG, TaskDeferred
+from airflow.providers.common.compat.sdk import (
+    DAG,
+    AirflowFailException,
+    AirflowNotFoundException,
+    TaskDeferred,
+)
 
-from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError, PardotValidationError
+from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID, require_id
+from airflow_provider_pardot.exceptions import (
+    PardotApiError,
+    PardotConnectionNotFoundError,
+    PardotExportError,
+    PardotValidationError,
+)
 from airflow_provider_pardot.hooks.pardot import PardotAsyncHook, PardotHook
 from airflow_provider_pardot.operators.base import PardotBaseOperator, PardotHookMixin, reports_usage
 from airflow_provider_pardot.operators.email import (
@@ -32,7 +43,6 @@ from airflow_provider_pardot.transfers.pardot_to_object_storage import (
     PardotQueryToObjectStorageOperator,
 )
 from airflow_provider_pardot.triggers.export import PardotExportTrigger
-from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID, require_id
 
 #: Every Pardot task class, with the fewest arguments it can be built with.
 TASKS: dict[type, dict[str, Any]] = {
@@ -110,6 +120,39 @@ class TestConnectionId:
         assert task.hook is hook
 
 
+class TestMissingConnection:
+    """A task whose connection id names no connection fails at once, saying what to add or set."""
+
+    @pytest.mark.parametrize("cls", TASKS, ids=ids)
+    def test_every_task_fails_without_retries_naming_the_connection(self, cls, tmp_path):
+        arguments = {**TASKS[cls]}
+        if cls is PardotCreateExportOperator:
+            arguments["arguments"] = {"created_after": "2026-01-01 00:00:00"}
+        if "dest" in arguments:
+            arguments["dest"] = f"file://{tmp_path}/out/"
+        task = cls(task_id="t", pardot_conn_id="pardot_missing", **arguments)
+        with pytest.raises(PardotConnectionNotFoundError) as raised:
+            task.execute(context())
+        err = raised.value
+        # No retry: Airflow fails an AirflowFailException at once; and still Airflow's not-found error.
+        assert isinstance(err, AirflowFailException)
+        assert isinstance(err, AirflowNotFoundException)
+        message = str(err)
+        assert "The Pardot connection 'pardot_missing' does not exist" in message
+        assert "airflow connections add pardot_missing --conn-type pardot" in message
+        assert "DAG param pardot_conn_id" in message
+        assert not (tmp_path / "out").exists()
+
+    def test_the_async_hook_of_a_trigger_says_the_same(self):
+        import asyncio
+
+        with pytest.raises(PardotConnectionNotFoundError, match="'pardot_missing' does not exist"):
+            asyncio.run(PardotAsyncHook(pardot_conn_id="pardot_missing").get_config())
+
+    def test_an_existing_connection_is_read_as_before(self, pardot_conn):
+        assert PardotHook(pardot_conn_id=pardot_conn).config.business_unit_id.startswith("0Uv")
+
+
 class _ReadList(PardotBaseOperator):
     """A user's own operator on the base: reads a list."""
 
@@ -164,12 +207,11 @@ class TestUsageLine:
             sensor.execute(context())
         assert usage_lines(caplog, capsys) == [1]
 
-    def test_not_logged_when_bad_input_stops_the_task_first(self, emulator, pardot_conn, caplog, capsys):
+    def test_zero_requests_when_bad_input_stops_the_task(self, emulator, pardot_conn, caplog, capsys):
         op = PardotDeleteListOperator(task_id="delete", list_id="abc")
         with caplog.at_level("INFO"), pytest.raises(PardotValidationError):
-            op.execute(context())
-        assert usage_lines(caplog, capsys) == []
-        assert "hook" not in op.__dict__
+            op.execute(context())  # the hook refuses the id: the operator passes it through
+        assert usage_lines(caplog, capsys) == [0]
         assert [r for r in emulator.requests() if r["path"].startswith("/api/")] == []
 
 

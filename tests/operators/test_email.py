@@ -12,13 +12,13 @@ from airflow.providers.common.compat.sdk import DAG, AirflowException, AirflowFa
 from airflow_run import AirflowHome
 from identities import FAST_RETRIES, pardot_connection
 
+from airflow_provider_pardot.client.tokens import TOKENS
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError, PardotApiError, PardotValidationError
 from airflow_provider_pardot.operators.email import (
     PardotGetEmailStatsOperator,
     PardotSendListEmailOperator,
     PardotSendOneToOneEmailOperator,
 )
-from airflow_provider_pardot.utils.tokens import TOKENS
 
 CAMPAIGN_ID = 1001
 TEXT = "Hello %%first_name%%, unsubscribe here: %%unsubscribe%%"

@@ -26,6 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
+UI_CONN_ID = "pardot_emulator"
 
 
 def _ensure_chromium() -> None:
@@ -66,26 +67,31 @@ def browser():
 
 @pytest.fixture(scope="session")
 def ui_emulator(tmp_path_factory):
-    emu = EmulatorProcess(tmp_path_factory.mktemp("ui-emulator"), "--export-delay", "0.5").start()
+    # The emulator's own pace (about 20 s an export); the test holds the export it watches.
+    emu = EmulatorProcess(tmp_path_factory.mktemp("ui-emulator")).start()
     yield emu
     emu.stop()
 
 
 @pytest.fixture(scope="session")
 def airflow_ui(tmp_path_factory, ui_emulator):
-    """``airflow standalone`` on a fresh AIRFLOW_HOME with DAGS_FOLDER = example_dags."""
+    """``airflow standalone`` on a fresh AIRFLOW_HOME with DAGS_FOLDER = example_dags.
+
+    Its Pardot connection (to the emulator) is ``pardot_emulator``, not the examples' default
+    ``pardot_default``: a newcomer's Airflow has none, and the examples must say so at once."""
     if airflow_major() < 3:
         pytest.skip("airflow standalone with the Airflow 3 API server")
     out = tmp_path_factory.mktemp("ui-output")
     sa = Standalone(
         tmp_path_factory.mktemp("airflow-home-ui"),
-        connections={"pardot_default": pardot_connection(ui_emulator.url)},
+        connections={UI_CONN_ID: pardot_connection(ui_emulator.url)},
         extra_env={
             "AIRFLOW_VAR_PARDOT_EXPORT_DEST": f"file://{out}/scheduled",
             "PARDOT_EXAMPLE_POLL_SECONDS": "1",
         },
     )
     sa.output = out
+    sa.pardot_conn_id = UI_CONN_ID
     try:
         sa.start()
         yield sa

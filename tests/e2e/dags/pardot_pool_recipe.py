@@ -1,4 +1,4 @@
-"""The account-budget recipe (SPEC §8) under a real scheduler: eight parallel Pardot tasks.
+"""The account-budget recipe (README, "Sharing the account's API budget") under a real scheduler: eight parallel Pardot tasks.
 
 ``pardot_pool_recipe`` runs them in the ``pardot`` pool (5 slots, one per concurrent request
 Pardot allows the account); ``pardot_pool_control`` runs the same tasks in a pool of 64 slots, to

@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from airflow_provider_pardot.exceptions import PardotApiError
-from airflow_provider_pardot.utils.v5 import (
+from airflow_provider_pardot.api.v5 import (
     CAP_WARNING_TEXT,
     TOKEN_EXPIRED_CODE,
     TOKEN_INVALID_CODE,
@@ -37,6 +36,7 @@ from airflow_provider_pardot.utils.v5 import (
     V5Query,
     shape,
 )
+from airflow_provider_pardot.exceptions import PardotApiError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_pardot.client.form import parse_bool
 from airflow_provider_pardot.exceptions import PardotValidationError
-from airflow_provider_pardot.utils.form import parse_bool
 
 EDITABLE_LIST_FIELDS = ("name", "is_public", "title", "description", "is_crm_visible")
 BOOLEAN_LIST_FIELDS = ("is_public", "is_crm_visible")

@@ -14,9 +14,12 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from airflow_provider_pardot.api.criteria import DATE_KEYWORDS, RELATIVE_DATE
+from airflow_provider_pardot.api.ids import require_id
+from airflow_provider_pardot.client.endpoints import export_path, v4_params
+from airflow_provider_pardot.client.form import iso_datetime
+from airflow_provider_pardot.client.responses import as_list
 from airflow_provider_pardot.exceptions import PardotValidationError
-from airflow_provider_pardot.utils.criteria import DATE_KEYWORDS, RELATIVE_DATE
-from airflow_provider_pardot.utils.responses import as_list
 
 MAX_EXPORT_FIELDS = 150
 #: Seconds a task waits for an export by default: Pardot cancels exports not finished within 7 days.
@@ -132,13 +135,13 @@ def _parse_time(name: str, value: Any, now: datetime | None = None) -> tuple[dat
         text = moment.strftime("%Y-%m-%d %H:%M:%S")
     elif isinstance(value, str) and value.strip():
         text = value.strip()
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+        parsed = iso_datetime(text)
+        if parsed is None:
             raise PardotValidationError(
                 f"{name}={value!r} is not a date and time; use 'YYYY-MM-DD HH:MM:SS', ISO 8601, a datetime, "
                 f"one of {', '.join(DATE_KEYWORDS)}, or a relative date such as '3 days ago'."
-            ) from None
+            )
+        moment = parsed
     else:
         raise PardotValidationError(f"{name} must be a date and time, not {value!r}.")
     if moment.tzinfo is None:
@@ -321,6 +324,51 @@ def normalise_export_list(body: Any) -> list[dict[str, Any]]:
     else:
         rows = []
     return [normalise_export(row) for row in rows]
+
+
+#: Each Export API operation: its HTTP method and whether it may be repeated.
+EXPORT_OPERATIONS: dict[str, tuple[str, bool]] = {
+    "create": ("POST", False),
+    "read": ("GET", True),
+    "query": ("GET", True),
+    "cancel": ("POST", True),  # canceling twice leaves the export canceled
+}
+
+
+@dataclass(frozen=True)
+class ExportCall:
+    """One Export API request, the same for both hooks: ``hook.call(c.method, c.path, **c.options)``."""
+
+    operation: str
+    method: str
+    path: str
+    options: dict[str, Any]
+    export_id: int | str | None = None
+
+    def answer(self, body: Any) -> Any:
+        """The answer normalised: an export (a list of them for a query; a bare cancel names its id)."""
+        if self.operation == "query":
+            return normalise_export_list(body)
+        if self.operation == "cancel" and not body:
+            return {"id": self.export_id}
+        return normalise_export(body)
+
+
+def export_call(api_version: int, operation: str, export_id: int | str | None = None, **options: Any) -> ExportCall:
+    """
+    Build an Export API request: path, method, repeatability, and ``format=json`` for v3/v4.
+
+    :param options: more :class:`~airflow_provider_pardot.client.pipeline.CallOptions`; a
+        ``params`` dict is added to the query string (a query's filters)
+    """
+    if export_id is not None:
+        require_id("export_id", export_id)
+    method, idempotent = EXPORT_OPERATIONS[operation]
+    params = options.pop("params", None) or {}
+    if api_version != 5:
+        params = v4_params(params)
+    options = {"params": params or None, "idempotent": idempotent, **options}
+    return ExportCall(operation, method, export_path(api_version, operation, export_id), options, export_id)
 
 
 class ExportOutcome(Enum):

@@ -18,7 +18,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from airflow_provider_pardot.utils.endpoints import RESULT_KEYS
+from airflow_provider_pardot.client.endpoints import RESULT_KEYS
 
 _INT = re.compile(r"-?(0|[1-9]\d{0,17})")
 _FLOAT = re.compile(r"-?(0|[1-9]\d*)\.\d+")

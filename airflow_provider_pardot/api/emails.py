@@ -17,9 +17,9 @@ import re
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_pardot.api.ids import require_id
+from airflow_provider_pardot.client.form import iso_datetime, pardot_bool, parse_bool
 from airflow_provider_pardot.exceptions import PardotValidationError
-from airflow_provider_pardot.utils.form import pardot_bool, parse_bool
-from airflow_provider_pardot.utils.ids import require_id
 
 UNSUBSCRIBE_TAGS = ("%%unsubscribe%%", "%%email_preference_center%%")
 
@@ -86,17 +86,14 @@ def _ids(name: str, value: Any) -> list[int]:
 
 
 def scheduled_time_value(value: Any) -> str:
-    """Return ``scheduled_time`` as ISO 8601, or raise when it is not a time."""
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            return text
+    """
+    Return ``scheduled_time`` as ISO 8601 with seconds and, when given, its offset; or raise.
+
+    A datetime, or its text as a template renders it (``{{ data_interval_end }}``; ``Z`` = UTC).
+    """
+    moment = iso_datetime(value) if isinstance(value, str) and value.strip() else value
+    if isinstance(moment, datetime):
+        return moment.isoformat(timespec="seconds")
     raise PardotValidationError(
         f"scheduled_time={value!r} is not an ISO 8601 date and time; use e.g. '2026-10-31T17:00:00-04:00' "
         "or a datetime."

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
-from airflow_provider_pardot.utils.streams import ChunkStream
+from airflow_provider_pardot.files.streams import ChunkStream
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from airflow_provider_pardot.utils.streams import CountingWriter
+    from airflow_provider_pardot.files.streams import CountingWriter
 
 #: Rows per pandas chunk when converting CSV to Parquet (bounded memory).
 PARQUET_CHUNK_ROWS = 20_000

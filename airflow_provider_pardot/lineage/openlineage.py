@@ -1,7 +1,7 @@
 """
 Lineage and data-aware scheduling: OpenLineage datasets and facets, hook lineage, asset events.
 
-Naming (SPEC §10):
+Naming:
 
 - a Pardot object is the dataset ``namespace="pardot://<business_unit_id>"``,
   ``name="<object name as the API names it>"`` (``visitorActivity``, ``lists``, ...); as an Airflow
@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import csv
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from airflow_provider_pardot.utils.streams import split_header
+from airflow_provider_pardot.files.streams import split_header
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEME = "pardot"
+#: Airflow caches its collector without a lock: parallel first reads (the transfer's downloads)
+#: would each build one, and the building loads every provider's asset handlers.
+_COLLECTOR_LOCK = threading.Lock()
 #: A CSV header longer than this is not looked for (the schema facet is then left out).
 MAX_HEADER_BYTES = 64 << 10
 
@@ -90,31 +94,23 @@ def convert_asset_to_openlineage(asset: Asset, lineage_context: Any) -> OpenLine
 # ---------------------------------------------------------------------------------------------
 # Hook lineage
 # ---------------------------------------------------------------------------------------------
-def _openlineage_enabled() -> bool:
-    """Whether the OpenLineage provider, the collector's reader, is installed and configured.
-
-    Without it there is no one to report to, and building Airflow's collector (which loads every
-    plugin) would only cost the task time and memory.
-    """
-    try:
-        from airflow.providers.openlineage.conf import is_disabled
-    except ImportError:
-        return False
-    return not is_disabled()
-
-
 def report_hook_input(hook: Any, business_unit_id: str, object_name: str | None) -> None:
-    """Tell Airflow's hook lineage collector that ``hook`` read ``object_name`` (never raises)."""
+    """
+    Tell Airflow's hook lineage collector that ``hook`` read ``object_name`` (never raises).
+
+    Reported on every read, whoever reads the collector (OpenLineage or another reader plugin):
+    the collector decides, as for amazon's S3 hook. Airflow builds the collector once per process
+    (it is cached); the object-storage writes of the transfers build it anyway, and
+    docs/hook.md gives the cost for a task that only reads.
+    """
     if not object_name:
         return
     try:
-        if not _openlineage_enabled():
-            return
         from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 
-        get_hook_lineage_collector().add_input_asset(
-            context=hook, uri=pardot_uri(business_unit_id, object_name)
-        )
+        with _COLLECTOR_LOCK:
+            collector = get_hook_lineage_collector()
+        collector.add_input_asset(context=hook, uri=pardot_uri(business_unit_id, object_name))
     except Exception as err:  # lineage must never fail a read
         log.debug("Could not report hook lineage for %s: %s", object_name, err)
 
@@ -207,42 +203,6 @@ class CsvColumns:
         if self.columns is None:
             text = header.decode("utf-8-sig", errors="replace").rstrip("\r\n")
             self.columns = next(csv.reader([text]), None) or None
-
-
-def upstream_export_object(task: Any, context: Context) -> str | None:
-    """
-    The object of the ``PardotCreateExportOperator`` upstream of ``task`` (its template rendered).
-
-    The nearest creating tasks up every branch are looked at; when they name different objects,
-    the answer is ``None`` (the transfer's ``object_name`` then says which).
-    """
-    from airflow_provider_pardot.operators.export import PardotCreateExportOperator
-
-    objects: set[str] = set()
-    seen: set[str] = set()
-    try:
-        stack = list(task.upstream_list) if task.has_dag() else []
-        while stack:
-            upstream = stack.pop()
-            if upstream.task_id in seen:
-                continue
-            seen.add(upstream.task_id)
-            if isinstance(upstream, PardotCreateExportOperator):
-                objects.add(str(task.render_template(upstream.object_name, context)))
-            else:
-                stack.extend(upstream.upstream_list)
-    except Exception as err:  # lineage must never fail a transfer
-        log.info("Could not tell the object of %s's export from its upstream tasks: %s", task.task_id, err)
-        return None
-    if len(objects) == 1:
-        return objects.pop()
-    if objects:
-        log.info(
-            "Several exports upstream (%s): set object_name on %s for its lineage.",
-            ", ".join(sorted(objects)),
-            task.task_id,
-        )
-    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ as ``1``/``0``). Every boolean the provider sends in a form or a query string go
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pardot.exceptions import PardotValidationError
@@ -30,6 +31,22 @@ def parse_bool(name: str, value: Any) -> bool:
     if meaning is None:
         raise PardotValidationError(f"{name} must be true or false, not {value!r}.")
     return meaning
+
+
+def iso_datetime(text: str) -> datetime | None:
+    """
+    Read an ISO 8601 date and time (``2024-05-01T00:00:00Z``, ``2024-05-01 00:00:00+02:00``, a date).
+
+    The one reader of times given as text; ``Z``/``z`` means UTC. ``None`` when ``text`` is not one
+    (the caller says which forms it accepts).
+    """
+    text = text.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def pardot_bool(value: bool) -> str:

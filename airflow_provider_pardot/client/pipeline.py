@@ -1,15 +1,19 @@
 """
-The request pipeline both hooks share: what one failed attempt means, and what every request carries.
+The request pipeline both hooks share: the attempts of a request, what a failed one means, and what
+every request carries.
 
-The sync hook (requests) and the async hook (httpx) are thin transports over this module. Each
-sends one attempt, turns a transport failure into a :class:`SendFailed` (its :class:`Failure` kind
-and a :class:`PardotApiError`), and hands it to :meth:`Exchange.after_failure`, which applies the
-one policy, :func:`decide`:
+The sync hook (requests) and the async hook (httpx) are thin transports over this module.
+:meth:`Exchange.attempts` is the one attempt loop, written without I/O: it yields the steps a
+transport carries out (:data:`TOKEN`: give the access token; :class:`Attempt`: send once;
+:class:`Pause`: sleep) and ends by yielding the :class:`Reply`. A transport sends one attempt,
+returns its :class:`Reply` (both transports return the same type), or a :class:`SendFailed` (its
+:class:`Failure` kind and a :class:`PardotApiError`), which :meth:`Exchange.after_failure` judges
+by the one policy, :func:`decide`:
 
 - error 184 or a bare HTTP 401: fetch a new token once and replay; a second refusal, or a refusal
   of a connection's fixed ``access_token``, raises :class:`PardotAuthError` with Pardot's code;
 - error 122: raise :class:`PardotRateLimitError` at once, saying the daily limit is spent;
-- a failure :func:`~airflow_provider_pardot.utils.retry.may_retry` allows: wait (exponential
+- a failure :func:`~airflow_provider_pardot.client.retry.may_retry` allows: wait (exponential
   backoff with jitter) and retry, up to ``max_retries``; then raise, saying how many attempts;
 - a create or send that may have reached Pardot: raise :class:`PardotAmbiguousSendError`;
 - anything else: raise the error as Pardot reported it.
@@ -19,30 +23,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Union
 from urllib.parse import urlsplit
 
-from airflow_provider_pardot.exceptions import (
-    PardotAmbiguousSendError,
-    PardotApiError,
-    PardotAuthError,
-    PardotRateLimitError,
-)
-from airflow_provider_pardot.utils import responses
-from airflow_provider_pardot.utils.auth import ACCESS_TOKEN_REJECTED
-from airflow_provider_pardot.utils.errors import DAILY_LIMIT_CODE, INVALID_TOKEN_CODE, error_from_response
-from airflow_provider_pardot.utils.retry import (
+from airflow_provider_pardot.client import responses
+from airflow_provider_pardot.client.auth import ACCESS_TOKEN_REJECTED
+from airflow_provider_pardot.client.errors import DAILY_LIMIT_CODE, INVALID_TOKEN_CODE, error_from_response
+from airflow_provider_pardot.client.retry import (
     Failure,
     ambiguous_message,
     backoff_seconds,
     classify_code,
     may_retry,
 )
-from airflow_provider_pardot.utils.tokens import TOKENS, USAGE, cache_key
-from airflow_provider_pardot.utils.usage import USAGE_REQUEST_HEADER, USAGE_RESPONSE_HEADER, parse_usage
+from airflow_provider_pardot.client.tokens import TOKENS, USAGE
+from airflow_provider_pardot.client.usage import USAGE_REQUEST_HEADER, USAGE_RESPONSE_HEADER, parse_usage
+from airflow_provider_pardot.exceptions import (
+    PardotAmbiguousSendError,
+    PardotApiError,
+    PardotAuthError,
+    PardotRateLimitError,
+)
 
 if TYPE_CHECKING:
-    from airflow_provider_pardot.utils.connection import PardotConnectionConfig
+    from collections.abc import Generator, Mapping
+
+    from airflow_provider_pardot.client.connection import PardotConnectionConfig
 
 #: Failures after which a create or send may have happened in Pardot.
 AMBIGUOUS_FAILURES = frozenset({Failure.TIMEOUT, Failure.DROPPED, Failure.SERVER_ERROR})
@@ -61,7 +67,7 @@ class CallOptions(TypedDict, total=False):
     The keyword arguments of ``PardotHook.call`` and ``PardotAsyncHook.call``.
 
     :param params: the query string
-    :param data: a form body (values as :func:`~airflow_provider_pardot.utils.form.form_values` makes them)
+    :param data: a form body (values as :func:`~airflow_provider_pardot.client.form.form_values` makes them)
     :param json: a JSON body
     :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
     :param action: what the request does, for messages about requests that may have happened
@@ -81,6 +87,51 @@ class SendFailed(Exception):
         super().__init__(str(error))
         self.failure = failure
         self.error = error
+
+
+@dataclass(frozen=True)
+class Reply:
+    """
+    A successful answer, whichever transport carried it.
+
+    :param status: the HTTP status
+    :param headers: the response headers
+    :param body: the parsed body (``None`` for an empty answer, e.g. HTTP 204, or a streamed one)
+    :param stream: the open response of a streamed download (sync only), to read and close
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any = None
+    stream: Any = None
+
+
+class Need(Enum):
+    """A step of :meth:`Exchange.attempts` that asks the transport for something."""
+
+    TOKEN = "the access token to send"
+
+
+#: The step asking for the access token (cached, or fetched by the transport).
+TOKEN = Need.TOKEN
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A step of :meth:`Exchange.attempts`: send the request once with ``token``."""
+
+    token: str
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A step of :meth:`Exchange.attempts`: wait ``seconds`` before the next attempt."""
+
+    seconds: float
+
+
+#: What :meth:`Exchange.attempts` yields.
+AttemptStep = Union[Need, Attempt, Pause, Reply]  # noqa: UP007 (a runtime alias)
 
 
 class Step(Enum):
@@ -188,6 +239,25 @@ class Exchange:
     def path(self) -> str:
         return urlsplit(self.url).path
 
+    def attempts(self, log: TaskLog) -> Generator[AttemptStep, Any, None]:
+        """
+        The one attempt loop of both hooks, as steps their transports carry out.
+
+        Send back: for :data:`TOKEN`, the token; for an :class:`Attempt`, its :class:`Reply` or
+        :class:`SendFailed`; for a :class:`Pause`, nothing (after sleeping). The last step is the
+        :class:`Reply`; an attempt :func:`decide` gives up on raises its error from here.
+        """
+        while True:
+            check_budget(self.config)
+            token = yield TOKEN
+            outcome = yield Attempt(token)
+            if isinstance(outcome, Reply):
+                yield outcome
+                return
+            delay = self.after_failure(outcome, token, log)
+            if delay:
+                yield Pause(delay)
+
     def headers(self, token: str, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The headers every attempt carries (the token, the business unit, the usage request)."""
         return {
@@ -219,7 +289,7 @@ class Exchange:
             raise outcome.error from None
         if outcome.step is Step.REFRESH:
             self.refreshed = True
-            TOKENS.invalidate(cache_key(config), token)
+            TOKENS.invalidate(config, token)
             log.info("Pardot rejected the access token (%s); fetching a new one", failed.error.code or 401)
             return 0.0
         self.attempt += 1
@@ -241,7 +311,16 @@ class Exchange:
             failure, PardotApiError(f"{self.method} {self.path}: {detail} ({type(err).__name__})")
         )
 
-    def read_answer(self, status: int, headers: Any, raw: bytes) -> Any:
+    def reply(self, status: int, headers: Mapping[str, str], raw: bytes) -> Reply | SendFailed:
+        """A complete answer read: its :class:`Reply`, or a :class:`SendFailed` for an error in any shape."""
+        record_usage(self.config, headers)
+        try:
+            parsed = self.read_answer(status, raw)
+        except SendFailed as failed:
+            return failed
+        return Reply(status, headers, responses.parse_body(raw, parsed))
+
+    def read_answer(self, status: int, raw: bytes) -> Any:
         """Return an answer's decoded JSON body, or raise :class:`SendFailed` for an error in any shape."""
         parsed = responses.load_json(raw)
         error = error_from_response(raw, status, parsed=parsed)
@@ -267,7 +346,3 @@ def record_usage(config: PardotConnectionConfig, headers: Any) -> None:
     if usage is not None:
         USAGE.put(config.business_unit_id, usage)
 
-
-def fixed_token(config: PardotConnectionConfig) -> str | None:
-    """The connection's own ``access_token`` for auth_type access_token (never fetched, never cached)."""
-    return str(config.access_token) if config.auth_type == "access_token" else None

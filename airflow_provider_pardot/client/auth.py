@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_pardot.client.endpoints import TOKEN_PATH
 from airflow_provider_pardot.exceptions import PardotAuthError
-from airflow_provider_pardot.utils.endpoints import TOKEN_PATH
 
 if TYPE_CHECKING:
-    from airflow_provider_pardot.utils.connection import PardotConnectionConfig
+    from airflow_provider_pardot.client.connection import PardotConnectionConfig
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_LIFETIME_SECONDS = 180
@@ -59,33 +60,43 @@ def jwt_assertion(config: PardotConnectionConfig) -> str:
 def token_request_form(config: PardotConnectionConfig) -> dict[str, str]:
     """The form body for the connection's flow (secrets travel only in this POST body)."""
     flow = config.auth_type
+    app = {"client_id": config.client_id, "client_secret": config.client_secret}
     if flow == "client_credentials":
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": config.client_id,
-            "client_secret": config.client_secret,
-        }
+        form = {"grant_type": flow, **app}
     elif flow == "password":
-        form = {
-            "grant_type": "password",
-            "client_id": config.client_id,
-            "client_secret": config.client_secret,
-            "username": config.login,
-            "password": config.password,
-        }
-    elif flow == "refresh_token":
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": config.client_id,
-            "refresh_token": config.refresh_token,
-        }
-        if config.client_secret:
-            form["client_secret"] = config.client_secret
+        form = {"grant_type": flow, **app, "username": config.login, "password": config.password}
+    elif flow == "refresh_token":  # the secret only when the connected app has one
+        form = {"grant_type": flow, **app, "client_secret": config.client_secret or None}
+        form["refresh_token"] = config.refresh_token
     elif flow == "jwt_bearer":
         form = {"grant_type": JWT_GRANT, "assertion": jwt_assertion(config)}
     else:
         raise PardotAuthError(ACCESS_TOKEN_REJECTED)
     return {k: str(v) for k, v in form.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """One token fetch, whichever transport posts it: where, what, and how its answer is read."""
+
+    endpoint: str
+    form: dict[str, str]
+
+    def unreachable(self, err: Exception) -> PardotAuthError:
+        return unreachable(self.endpoint, err)
+
+    def accept(self, status: int, raw: bytes) -> str:
+        """The token from Salesforce's answer, registered with Airflow's masker; or raise."""
+        from airflow.providers.common.compat.sdk import mask_secret
+
+        token = read_token_response(status, raw, self.endpoint)
+        mask_secret(token)
+        return token
+
+
+def token_request(config: PardotConnectionConfig) -> TokenRequest:
+    """The token fetch of a connection: ``{login_url}/services/oauth2/token`` and its form."""
+    return TokenRequest(token_endpoint(config), token_request_form(config))
 
 
 def unreachable(endpoint: str, err: Exception) -> PardotAuthError:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_pardot.client.endpoints import DEFAULT_API_HOST, DEFAULT_LOGIN_URL
+from airflow_provider_pardot.client.form import parse_bool
+from airflow_provider_pardot.client.usage import DailyBudget
 from airflow_provider_pardot.exceptions import PardotValidationError
-from airflow_provider_pardot.utils.endpoints import DEFAULT_API_HOST, DEFAULT_LOGIN_URL
-from airflow_provider_pardot.utils.form import parse_bool
-from airflow_provider_pardot.utils.usage import DailyBudget
 
 if TYPE_CHECKING:
     from collections.abc import Callable

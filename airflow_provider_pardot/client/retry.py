@@ -1,7 +1,7 @@
 """
 When a failed request may be sent again, and how long to wait first.
 
-:mod:`airflow_provider_pardot.utils.pipeline` applies these rules for both hooks:
+:mod:`airflow_provider_pardot.client.pipeline` applies these rules for both hooks:
 
 - idempotent requests (reads, queries, downloads) retry on connection errors, timeouts, HTTP 5xx,
   error 66 (too many concurrent requests) and Pardot's "try again" errors (183, 214);
@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from enum import Enum
 
-from airflow_provider_pardot.utils.errors import CONCURRENCY_LIMIT_CODE, TRANSIENT_CODES
+from airflow_provider_pardot.client.errors import CONCURRENCY_LIMIT_CODE, TRANSIENT_CODES
 
 MAX_BACKOFF_SECONDS = 60.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 #: Salesforce's OAuth token endpoint, relative to the connection's ``login_url``.
@@ -37,6 +38,11 @@ RESULT_KEYS: dict[str, str] = {
 }
 
 
+def v4_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The query string of a v3/v4 request: ``format=json`` (their default is XML), then ``params``."""
+    return {"format": "json", **(params or {})}
+
+
 def object_path(
     object_name: str, version: int, operation: str, id_field: str | None = None, id_value=None
 ) -> str:
@@ -51,29 +57,18 @@ def object_path(
 V5_EXPORTS = "/api/v5/exports"
 
 
-def export_create_path(api_version: int) -> str:
-    if api_version == 5:
-        return V5_EXPORTS
-    return object_path("export", api_version, "create")
+def export_path(api_version: int, operation: str, export_id: int | str | None = None) -> str:
+    """
+    The path of an Export API ``operation`` (create, read, query, cancel).
 
-
-def export_read_path(api_version: int, export_id: int | str) -> str:
-    if api_version == 5:
-        return f"{V5_EXPORTS}/{quote(str(export_id), safe='')}"
-    return object_path("export", api_version, "read", "id", export_id)
-
-
-def export_query_path(api_version: int) -> str:
-    if api_version == 5:
-        return V5_EXPORTS
-    return object_path("export", api_version, "query")
-
-
-def export_cancel_path(api_version: int, export_id: int | str) -> str:
-    # Not in any document we could read for v5; Pardot may refuse it (a cancel is best effort).
-    if api_version == 5:
-        return f"{V5_EXPORTS}/{quote(str(export_id), safe='')}/do/cancel"
-    return object_path("export", api_version, "cancel", "id", export_id)
+    v5: ``/api/v5/exports[/{id}]``, a cancel ``/api/v5/exports/{id}/do/cancel`` (no document we
+    could read gives a v5 cancel; Pardot may refuse it, and a cancel is best effort). v3/v4:
+    ``/api/export/version/{v}/do/{operation}[/id/{id}]``.
+    """
+    if api_version != 5:
+        return object_path("export", api_version, operation, None if export_id is None else "id", export_id)
+    path = V5_EXPORTS if export_id is None else f"{V5_EXPORTS}/{quote(str(export_id), safe='')}"
+    return f"{path}/do/cancel" if operation == "cancel" else path
 
 
 # Emails ----------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from airflow_provider_pardot.utils.connection import PardotConnectionConfig
-    from airflow_provider_pardot.utils.usage import ApiUsage
+    from airflow_provider_pardot.client.connection import PardotConnectionConfig
+    from airflow_provider_pardot.client.usage import ApiUsage
 
 
 def cache_key(config: PardotConnectionConfig) -> str:
@@ -28,22 +28,34 @@ def cache_key(config: PardotConnectionConfig) -> str:
 
 
 class TokenCache:
-    """Tokens shared by every hook and trigger of one process that use the same credentials."""
+    """
+    Tokens shared by every hook and trigger of one process that use the same credentials.
+
+    Both hooks read it the same way: :meth:`lookup`; on a miss, under their lock (a thread lock,
+    or an event loop's), :meth:`lookup` again, then fetch and :meth:`keep`. Parallel callers
+    starting together thus fetch (and mask) one token, not one each.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[str, str] = {}
 
-    def get(self, key: str) -> str | None:
+    def lookup(self, config: PardotConnectionConfig) -> str | None:
+        """The token to send: the connection's own ``access_token``, else a cached one, else ``None``."""
+        if config.auth_type == "access_token":  # never fetched, never cached
+            return str(config.access_token)
         with self._lock:
-            return self._tokens.get(key)
+            return self._tokens.get(cache_key(config))
 
-    def put(self, key: str, token: str) -> None:
+    def keep(self, config: PardotConnectionConfig, token: str) -> str:
+        """Cache a freshly fetched ``token`` and return it."""
         with self._lock:
-            self._tokens[key] = token
+            self._tokens[cache_key(config)] = token
+        return token
 
-    def invalidate(self, key: str, stale: str | None) -> None:
+    def invalidate(self, config: PardotConnectionConfig, stale: str | None) -> None:
         """Forget ``stale``, unless another caller already replaced it with a fresh token."""
+        key = cache_key(config)
         with self._lock:
             if stale is None or self._tokens.get(key) == stale:
                 self._tokens.pop(key, None)

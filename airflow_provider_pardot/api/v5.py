@@ -3,14 +3,14 @@ Pardot API v5 object queries: the per-object field and filter tables, and their 
 
 One table (:data:`V5_OBJECTS`) holds what the provider knows of each v5 object: its documented
 standard fields (the default ``fields``), the relations a dotted field name may reach, the fields
-it can be filtered on and how, and whether it has a recycle bin (``deleted``). The sources are
-listed in ``pardot-docs/api-facts-v5.md`` §5; where a source only shows a filter in use, it is
-taken as documented. ``id`` range filters are accepted on every object: Pardot's own page tokens
+it can be filtered on and how, and whether it has a recycle bin (``deleted``), as Pardot's v5
+object reference pages list them; where a source only shows a filter in use, it is taken as
+documented. ``id`` range filters are accepted on every object: Pardot's own page tokens
 page by id, and the hook goes on past the 100,000-record cap with ``idGreaterThan``.
 
 :func:`validate_v5_query` turns a call's ``fields`` and criteria into request parameters, or
 raises :class:`~airflow_provider_pardot.exceptions.PardotValidationError` before any request.
-The paging engine lives in :mod:`airflow_provider_pardot.utils.v5_paging`.
+The paging engine lives in :mod:`airflow_provider_pardot.api.v5_paging`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from airflow_provider_pardot.client.form import iso_datetime
 from airflow_provider_pardot.exceptions import PardotValidationError
 
 #: Records per page: v5's maximum (its default is 200).
@@ -420,10 +421,7 @@ def _as_datetime(name: str, value: Any) -> datetime:
     elif isinstance(value, date):
         moment = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            moment = None
+        moment = iso_datetime(value)
     if moment is None:
         raise PardotValidationError(
             f"{name}={value!r} is not a date-time. Use a datetime or an ISO 8601 string such as "
@@ -469,7 +467,7 @@ def check_query(object_name: str, fields: Any, concurrency: Any, criteria: dict[
     Raises :class:`PardotValidationError` for an unknown object, bad criteria, or ``fields`` /
     ``concurrency`` on a v3/v4 name. Returns ``[]`` for a v3/v4 name (its columns come from the data).
     """
-    from airflow_provider_pardot.utils.criteria import QUERY_CRITERIA, validate_query
+    from airflow_provider_pardot.api.criteria import QUERY_CRITERIA, validate_query
 
     if is_v5_object(object_name):
         validate_concurrency(concurrency)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from airflow_provider_pardot.client.form import iso_datetime, pardot_bool, parse_bool
 from airflow_provider_pardot.exceptions import PardotValidationError
-from airflow_provider_pardot.utils.form import pardot_bool, parse_bool
 
 #: The relative values every Pardot date criterion accepts.
 DATE_KEYWORDS = ("today", "yesterday", "last_7_days", "this_month", "last_month")
@@ -135,10 +135,8 @@ def format_date_criterion(name: str, value: Any) -> str:
 
 
 def _check_calendar(name: str, text: str) -> None:
-    try:
-        datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise PardotValidationError(f"{name}={text!r} is not a real calendar date and time.") from None
+    if iso_datetime(text) is None:
+        raise PardotValidationError(f"{name}={text!r} is not a real calendar date and time.")
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -1,0 +1,92 @@
+"""What reporting every read to Airflow's hook lineage collector costs a task.
+
+Each measure runs in a fresh interpreter (a task's process), against the emulator, twice: with the
+hook's reports (as shipped) and with them switched off (the hook's ``report_hook_input`` replaced
+by a no-op: what the provider did before without the OpenLineage provider configured). Printed:
+the median seconds of each over ``--runs`` runs, their ratio, and how many times Airflow built
+its collector in the process.
+
+    .venv/bin/python benchmarks/hook_lineage.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import textwrap
+
+from common import Emulator, airflow_env
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys, tempfile, time
+    from unittest import mock
+
+    mode, what = sys.argv[1], sys.argv[2]
+    import airflow_provider_pardot.hooks.pardot as hooks
+    if mode == "off":
+        hooks.report_hook_input = lambda *args, **kwargs: None
+    from airflow.providers.common.compat.sdk import get_hook_lineage_collector as built
+
+    started = time.perf_counter()
+    if what == "read":  # a @task that reads through the hook
+        hook = hooks.PardotHook()
+        rows = sum(1 for _ in hook.query("lists"))
+        first = time.perf_counter() - started
+        again = time.perf_counter()
+        rows += sum(1 for _ in hook.query("lists"))
+        again = time.perf_counter() - again
+    else:  # the query transfer: a read, then object-storage writes
+        from airflow_provider_pardot.transfers.pardot_to_object_storage import (
+            PardotQueryToObjectStorageOperator,
+        )
+        op = PardotQueryToObjectStorageOperator(
+            task_id="q", object_name="lists", dest="file://" + tempfile.mkdtemp(), overwrite=True
+        )
+        rows = len(op.execute({"ti": mock.MagicMock()}))
+        first = time.perf_counter() - started
+        again = 0.0
+    info = built.cache_info() if hasattr(built, "cache_info") else None
+    print(json.dumps({"first": first, "again": again, "rows": rows,
+                      "builds": info.misses if info else None}))
+    """
+)
+
+
+def run(url: str, mode: str, what: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, mode, what],
+        env=airflow_env(url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with Emulator("--export-delay", "0", "--records", "list=300", name="lineage") as emulator:
+        for what in ("read", "transfer"):
+            results = {mode: [run(emulator.url, mode, what) for _ in range(args.runs)] for mode in ("on", "off")}
+            first = {mode: statistics.median(r["first"] for r in rs) for mode, rs in results.items()}
+            again = {mode: statistics.median(r["again"] for r in rs) for mode, rs in results.items()}
+            builds = {mode: sorted({r["builds"] for r in rs}, key=str) for mode, rs in results.items()}
+            print(
+                f"{what}: reported {first['on']:.3f}s, not reported {first['off']:.3f}s "
+                f"(ratio {first['on'] / first['off']:.2f}; second read {again['on'] * 1e3:.1f} vs "
+                f"{again['off'] * 1e3:.1f} ms); collector built {builds['on']} vs {builds['off']} time(s)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
