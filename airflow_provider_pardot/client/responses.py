@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pardot.client.endpoints import RESULT_KEYS
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 _INT = re.compile(r"-?(0|[1-9]\d{0,17})")
 _FLOAT = re.compile(r"-?(0|[1-9]\d*)\.\d+")
@@ -40,7 +42,7 @@ def _xml_scalar(text: str | None) -> Any:
     return text
 
 
-def _xml_to_value(element: ET.Element) -> Any:
+def _xml_to_value(element: Element) -> Any:
     children = list(element)
     if not children:
         return _xml_scalar(element.text)
@@ -82,7 +84,9 @@ def parse_body(raw: bytes, parsed: Any = None) -> Any:
         if not stripped:
             return None
         if stripped.startswith(b"<"):
-            body = _xml_to_value(ET.fromstring(stripped)) or {}
+            from xml.etree import ElementTree  # v3/v4 XML answers only: not loaded to parse a DAG
+
+            body = _xml_to_value(ElementTree.fromstring(stripped)) or {}
         else:
             body = json.loads(stripped)
     if isinstance(body, dict):

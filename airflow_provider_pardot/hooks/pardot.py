@@ -12,9 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import urljoin, urlsplit
 
-import requests
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
-from requests.adapters import HTTPAdapter
 
 from airflow_provider_pardot.api.criteria import validate_query
 from airflow_provider_pardot.api.emails import send_params, validate_list_send, validate_one_to_one_send
@@ -49,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import httpx
+    import requests
 
 #: Pardot accepts five concurrent requests per account; one hook never has more in flight.
 MAX_IN_FLIGHT = 5
@@ -122,6 +121,11 @@ class PardotHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
+        # requests (and httpx in the async hook) load when a task first talks to Pardot, never
+        # when a DAG file that imports this module is parsed.
+        import requests
+        from requests.adapters import HTTPAdapter
+
         session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=MAX_IN_FLIGHT, max_retries=0)
         session.mount("https://", adapter)
@@ -166,6 +170,8 @@ class PardotHook(BaseHook):
     def _fetch_token(self) -> str:
         config = self.config
         fetch = token_request(config)
+        import requests
+
         self.log.info("Fetching a Salesforce access token (%s flow) from %s", config.auth_type, fetch.endpoint)
         try:
             response = requests.post(
@@ -234,6 +240,8 @@ class PardotHook(BaseHook):
         headers: dict[str, str] | None,
     ) -> Reply | SendFailed:
         """Send one attempt over requests: its :class:`Reply`, or how it failed."""
+        import requests
+
         with nullcontext() if slot_held else self._in_flight:
             self._count()
             try:
@@ -595,6 +603,8 @@ class PardotHook(BaseHook):
             yield from self._stream(url, chunk_size)
 
     def _stream(self, url: str, chunk_size: int) -> Iterator[bytes]:
+        import requests
+
         delivered = 0
         failures = 0
         while True:
@@ -823,6 +833,8 @@ def user_agent() -> str:
 
 
 def _failure_of(err: requests.RequestException) -> Failure:
+    import requests
+
     if isinstance(err, requests.exceptions.ConnectTimeout):
         return Failure.NOT_CONNECTED
     if isinstance(err, requests.exceptions.Timeout):
