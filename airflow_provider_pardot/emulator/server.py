@@ -406,6 +406,8 @@ class Handler(BaseHTTPRequestHandler):
                     emu.in_flight -= 1
                 else:
                     emu.max_in_flight = max(emu.max_in_flight, emu.in_flight)
+                    if self._entry is not None:  # how many were in flight as this one began
+                        self._entry["in_flight"] = emu.in_flight
         if over_daily:
             return self.fail(PardotError(122))
         if too_many:
@@ -499,8 +501,8 @@ class EmulatorServer:
     """``EmulatorServer(host="127.0.0.1", port=0, **options).start()`` -> port; ``.url``; ``.stop()``.
 
     Options: seed, strict_auth, legacy_auth, daily_limit, export_delay, data_dir, quiet,
-    jwt_public_key, tls_cert, tls_key, v5_record_cap, v5_token_ttl, latency_ms and counts (record
-    counts by object, e.g. ``{"visitorActivity": 100_000}``). With ``tls_cert`` and ``tls_key`` (PEM files) the
+    jwt_public_key, tls_cert, tls_key, v5_record_cap, v5_token_ttl, latency_ms, counts (record
+    counts by object, e.g. ``{"visitorActivity": 100_000}``) and id_layout (``even`` or ``clustered``). With ``tls_cert`` and ``tls_key`` (PEM files) the
     listening socket is wrapped in TLS and every URL (``url``, ``resultRefs``, ``instance_url``) is
     ``https://``; without them it is plain HTTP.
     """
@@ -524,6 +526,7 @@ class EmulatorServer:
         v5_token_ttl: float = 4 * 3600.0,
         latency_ms: float = 0.0,
         counts: dict | None = None,
+        id_layout: str = "even",
     ):
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("tls_cert and tls_key go together")
@@ -547,6 +550,7 @@ class EmulatorServer:
             v5_token_ttl=v5_token_ttl,
             latency_ms=latency_ms,
             counts=counts,
+            id_layout=id_layout,
         )
         self.httpd = _Server((host, port), Handler)
         if tls is not None:

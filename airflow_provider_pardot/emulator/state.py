@@ -57,8 +57,11 @@ class Emulator:
         v5_token_ttl: float = 4 * 3600.0,
         latency_ms: float = 0.0,
         counts: dict | None = None,
+        id_layout: str = "even",
     ):
         self.seed = seed
+        #: start-up id layout (``--id-layout``); reset regenerates with it
+        self.id_layout = id_layout
         self.quiet = quiet
         self.data_dir = data_dir
         self.identities = identities(seed)
@@ -87,7 +90,7 @@ class Emulator:
         self.lock = threading.Lock()
         #: start-up record counts (``--records``); reset regenerates these
         self.counts = self._canonical_counts(counts or {})
-        self.store = Store(seed, self.counts)
+        self.store = Store(seed, self.counts, id_layout)
         self.auth = Auth(self)
         self.faults = Faults(seed)
         self._zero()
@@ -110,7 +113,7 @@ class Emulator:
         self.exports.reset()
         with self.lock:
             self.config = dict(self.defaults)
-            self.store = Store(self.seed, self.counts)
+            self.store = Store(self.seed, self.counts, self.id_layout)
             self._zero()
         self.auth.reset()
         self.faults.reset()
@@ -145,9 +148,12 @@ class Emulator:
         return canon
 
     def reseed(self, counts: dict) -> dict:
+        """Regenerate the data with ``counts`` merged in; ``id_layout`` among them changes the layout."""
+        counts = dict(counts)
+        layout = counts.pop("id_layout", None) or self.store.id_layout
         merged = dict(self.store.counts)
         merged.update(self._canonical_counts(counts))
-        store = Store(self.seed, merged)
+        store = Store(self.seed, merged, layout)
         with self.lock:
             self.store = store
         return store.counts
