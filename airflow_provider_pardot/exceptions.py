@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowNotFoundException,
+)
 
 
 class PardotApiError(AirflowException):
@@ -74,3 +78,26 @@ class PardotAmbiguousSendError(PardotApiError, AirflowFailException):
     The action may have happened, so it is never repeated automatically: neither by the hook nor,
     being an :class:`AirflowFailException`, by the task's retries.
     """
+
+
+class PardotConnectionNotFoundError(PardotValidationError, AirflowNotFoundException):
+    """
+    The task's Pardot connection id names no connection.
+
+    A :class:`PardotValidationError` (so an :class:`AirflowFailException`: retrying cannot make the
+    connection appear, so the task fails at once instead of waiting out its retries) and an
+    :class:`AirflowNotFoundException`, what Airflow raises for any missing connection.
+    """
+
+    @classmethod
+    def for_conn_id(cls, conn_id: str) -> PardotConnectionNotFoundError:
+        """The error for ``conn_id``, saying how to add the connection or which id to use instead."""
+        return cls(
+            f"The Pardot connection {conn_id!r} does not exist. Add it in the UI (Admin > Connections > "
+            f"Add, connection type Pardot) or with: airflow connections add {conn_id} --conn-type pardot "
+            "--conn-host https://pi.pardot.com --conn-extra '{\"business_unit_id\": \"0Uv...\", "
+            '"client_id": "...", "client_secret": "...", "login_url": "https://<my-domain>.my.salesforce.com"}\' '
+            "(the README's Connection section has one example per auth type). Or set the task's "
+            "pardot_conn_id to an existing Pardot connection: the example DAGs take it as the DAG param "
+            "pardot_conn_id (in the Trigger form). The task is not retried: no retry can find it."
+        )

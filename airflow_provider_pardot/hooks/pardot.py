@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from airflow.providers.common.compat.sdk import BaseHook
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 from requests.adapters import HTTPAdapter
 
-from airflow_provider_pardot.exceptions import PardotApiError, PardotValidationError
+from airflow_provider_pardot.exceptions import (
+    PardotApiError,
+    PardotConnectionNotFoundError,
+    PardotValidationError,
+)
 from airflow_provider_pardot.utils import endpoints, responses
 from airflow_provider_pardot.utils.auth import (
     read_token_response,
@@ -125,8 +129,11 @@ class PardotHook(BaseHook):
     # Configuration --------------------------------------------------------------------------------
     @cached_property
     def config(self) -> PardotConnectionConfig:
-        """The validated connection (read once; raises PardotValidationError when it is wrong)."""
-        conn = self.get_connection(self.pardot_conn_id)
+        """The validated connection (read once; raises PardotValidationError when it is wrong or missing)."""
+        try:
+            conn = self.get_connection(self.pardot_conn_id)
+        except AirflowNotFoundException:
+            raise PardotConnectionNotFoundError.for_conn_id(self.pardot_conn_id) from None
         return config_from_connection(conn, conn.extra_dejson)
 
     @cached_property
@@ -749,7 +756,10 @@ class PardotAsyncHook(BaseHook):
                 get_async_extra_dejson,
             )
 
-            conn = await get_async_connection(conn_id=self.pardot_conn_id, hook=self)
+            try:
+                conn = await get_async_connection(conn_id=self.pardot_conn_id, hook=self)
+            except AirflowNotFoundException:
+                raise PardotConnectionNotFoundError.for_conn_id(self.pardot_conn_id) from None
             extra = await get_async_extra_dejson(conn)
             self._config = config_from_connection(conn, extra)
         return self._config
