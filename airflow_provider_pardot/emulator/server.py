@@ -406,8 +406,7 @@ class Handler(BaseHTTPRequestHandler):
                     emu.in_flight -= 1
                 else:
                     emu.max_in_flight = max(emu.max_in_flight, emu.in_flight)
-                    if self._entry is not None:  # how many were in flight as this one began
-                        self._entry["in_flight"] = emu.in_flight
+                    self._note_in_flight(emu)
         if over_daily:
             return self.fail(PardotError(122))
         if too_many:
@@ -425,6 +424,18 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with emu.lock:
                 emu.in_flight -= 1
+                if self._entry is not None and self._entry in emu.flying:
+                    emu.flying.remove(self._entry)
+
+    def _note_in_flight(self, emu) -> None:
+        """Log how many requests were in flight as this one began, and the most while each was (lock held)."""
+        entry = self._entry
+        if entry is None:
+            return
+        entry["in_flight"] = entry["in_flight_peak"] = emu.in_flight
+        emu.flying.append(entry)
+        for other in emu.flying:
+            other["in_flight_peak"] = max(other["in_flight_peak"], emu.in_flight)
 
     def _call_api(self, path: str, query: dict, params: dict, body: bytes) -> None:
         found = routes.resolve(self.command, path)  # raises 94, 88, 198 (v3/v4 paths)

@@ -99,6 +99,8 @@ class Emulator:
     def _zero(self) -> None:
         self.requests = 0
         self.in_flight = 0
+        #: the log entries of the API requests in flight (``in_flight_peak`` is kept up to date)
+        self.flying: list[dict] = []
         self.max_in_flight = 0
         self.max_attempted_in_flight = 0
         self.daily_used = 0

@@ -62,10 +62,13 @@ if TYPE_CHECKING:
 _PUT_POLL_SECONDS = 0.05
 #: Calls a parallel pull may spend beyond ``ceil(records / limit)``.
 EXTRA_CALLS = 7
-#: A range is cut only when this many of its pages are left (one for each side at least).
-MIN_STEAL_PAGES = 2.0
+#: A range is cut only when more than one page is left after its page under way: a quarter page more,
+#: and the thief saves the owner a round at no cost (one partial page either way).
+MIN_STEAL_PAGES = 1.25
 #: How far before the estimated end of the owner's last full page the cut goes, in pages.
 CUT_MARGIN = 0.2
+#: One end of the span this many times denser than the other: the threads start there.
+SKEW = 4.0
 
 
 @dataclass
@@ -151,7 +154,7 @@ class Span:
     """One id range ``after < id < before`` (``before`` None: open above), paged upwards."""
 
     def __init__(self, after: int | None, before: int | None, density: float | None = None) -> None:
-        self.after = after
+        self.start = self.after = after
         self.before = before
         #: records per id over the span's last full page (None until one came)
         self.density = density
@@ -258,9 +261,9 @@ class ParallelPages:
     def pages(self) -> Generator[list[dict[str, Any]], None, None]:
         query = self.query
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pardot-v5-max-id") as pool:
-            highest = pool.submit(self._highest_id)
+            highest = pool.submit(self._highest_ids)
             first = self.fetch(first_params(query, query.id_after, query.id_before, self.limit))
-            top = highest.result()
+            top_ids = highest.result()
         head, _ = _in_range(first.values, query.id_after, query.id_before)
         if not continues(first, self.limit) or not head:
             # one page holds it all (or a warned page with no record: page the range on one thread)
@@ -268,27 +271,73 @@ class ParallelPages:
             return
         yield head
         low = head[-1]["id"]
-        self._top = top if top is not None and top > low else low
+        self._top = top_ids[0] if top_ids and top_ids[0] > low else low
         self._calls, self._records = 2, len(head)
-        density = upper_density(head) if len(head) > 1 else None
-        for number, (after, last) in enumerate(split_ids(low, self._top, self.concurrency)):
-            # the last range is open above: records added during the pull are read too
-            before = query.id_before if last == self._top else last + 1
-            self._spans.append(Span(after, before, density if number == 0 else None))
+        self._spans = self._first_spans(low, upper_density(head), top_ids)
         try:
             yield from self._run()
         finally:
             self._close()
 
-    def _highest_id(self) -> int | None:
+    def _highest_ids(self) -> list[int]:
+        """The ids of the last page, highest first (``fields=id``: a few kB)."""
         params = {
-            **first_params(self.query, self.query.id_after, self.query.id_before, 1),
+            **first_params(self.query, self.query.id_after, self.query.id_before, self.limit),
             "fields": "id",
             "orderBy": "id DESC",
         }
         values = self.fetch(params).values
-        record_id = values[0].get("id") if values and isinstance(values[0], dict) else None
-        return record_id if isinstance(record_id, int) else None
+        ids = [v.get("id") if isinstance(v, dict) else None for v in values]
+        return [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+
+    def _first_spans(self, low: int, low_density: float, top_ids: list[int]) -> list[Span]:
+        """
+        Cut the ids above the first page for the threads, by what the first and the last page show.
+
+        Where both show about the same density the cut is into equal widths. Where one end is
+        :data:`SKEW` times denser, the records are bunched there: the threads start in that end,
+        in ranges of 2, 4, 8, ... pages at its density, each ending a fifth of a page before the next
+        one starts (the owner of the other end has the rest).
+        """
+        top = self._top
+        high_density = (len(top_ids) - 1) / max(top_ids[0] - top_ids[-1], 1) if len(top_ids) > 1 else 0.0
+        densities: list[float | None]
+        if high_density > SKEW * low_density:
+            cuts = self._cuts_down(top_ids[-1], high_density, low)
+            densities = [low_density, *[high_density] * len(cuts)]
+        elif low_density > SKEW * high_density > 0:
+            cuts = self._cuts_up(low, low_density, top)
+            densities = [*[low_density] * len(cuts), None]
+        else:
+            cuts = [last + 1 for _, last in split_ids(low, top, self.concurrency)[:-1]]
+            densities = [low_density, *[None] * len(cuts)]
+        starts = [low] + [cut - 1 for cut in cuts]
+        # the last range is open above: records added during the pull are read too
+        ends: list[int | None] = [*cuts, self.query.id_before]
+        return [Span(after, before, density) for after, before, density in zip(starts, ends, densities, strict=True)]
+
+    def _cuts_up(self, low: int, density: float, top: int) -> list[int]:
+        """Cuts above ``low``: 2, 4, 8, ... pages apart at ``density`` (ascending, below ``top``)."""
+        cuts, at, pages = [], float(low), 2
+        for _ in range(self.concurrency - 1):
+            at += (pages - CUT_MARGIN) * self.limit / density
+            if at >= top:
+                break
+            cuts.append(int(at))
+            pages *= 2
+        return cuts
+
+    def _cuts_down(self, edge: int, density: float, low: int) -> list[int]:
+        """Cuts below the last page (which starts at ``edge``): the top range 2 pages, then 4, 8, ... (ascending)."""
+        width = self.limit / density
+        cuts, at, pages = [], edge - width, 4
+        for _ in range(self.concurrency - 1):
+            if at <= low + width:
+                break
+            cuts.append(int(at))
+            at -= (pages - CUT_MARGIN) * width
+            pages *= 2
+        return sorted(cuts)
 
     def _run(self) -> Iterator[list[dict[str, Any]]]:
         spans = list(self._spans)
@@ -365,11 +414,15 @@ class ParallelPages:
 
     def _steal(self) -> Span | object | None:
         """
-        Cut the span with the most pages left (lock held): the new upper part, None to wait, or _NO_MORE.
+        Cut a span for an idle thread (lock held): the new span, None to wait, or _NO_MORE.
 
-        The owner keeps ``keep`` pages after its request under way: half its pages, or a fair share of
-        everyone's, whichever is less. The call budget comes first: every open span may still cost one
-        call more than its records, and so may the new one.
+        The call budget comes first: every open span may still cost one call more than its records,
+        and so may the new one. A fair share is everyone's pages left (and under way) over the threads.
+        The span with the most pages left, if it holds over twice a fair share, keeps half of them or what
+        makes up a fair share with its page under way, whichever is less, and the thief takes the rest.
+        Otherwise a span whose end borders on records :data:`SKEW` times denser than its own last page
+        (a burst above a sparse stretch) gives the thief a fair share just below its end, at that
+        density (:meth:`_top_cut`); failing that, the span with the most pages left is cut as above.
         """
         open_spans = [s for s in self._spans if not s.done]
         if not open_spans:
@@ -378,20 +431,54 @@ class ParallelPages:
         if spent + len(open_spans) + 1 > EXTRA_CALLS:
             return None
         left = {id(s): self._pages_left(s) for s in open_spans}
+        fair = (sum(left.values()) + sum(1 for s in open_spans if s.busy)) / self.concurrency
         victim = max(open_spans, key=lambda s: left[id(s)])
         pages = left[id(victim)]
-        if pages < MIN_STEAL_PAGES:
-            return None
-        keep = max(1, round(min(pages / 2, sum(left.values()) / self.concurrency)))
-        density = victim.density or 1.0  # (known: a span without one has no pages left to give)
-        cut = int(self._position(victim) + (keep - CUT_MARGIN) * self.limit / density)
-        end = self._top + 1 if victim.before is None else victim.before
-        if victim.after is None or not victim.after + 1 < cut < end:
-            return None
-        thief = Span(cut - 1, victim.before, victim.density)
-        victim.before = cut  # the owner drops what its page under way brings from here up
-        self._spans.append(thief)
+        # a span holding more than its share goes first; then the bursts above sparse stretches
+        thief = self._top_cut(open_spans, fair) if pages <= 2 * fair else None
+        if thief is None:
+            if pages < MIN_STEAL_PAGES:
+                return None
+            keep = max(1, round(min(pages / 2, fair - victim.busy)))
+            density = victim.density or 1.0  # (known: a span without one has no pages left to give)
+            thief = self._cut(victim, int(self._position(victim) + (keep - CUT_MARGIN) * self.limit / density))
+        if thief is not None:
+            self._spans.append(thief)
         return thief
+
+    def _cut(self, victim: Span, cut: int, density: float | None = None) -> Span | None:
+        """Give the ids from ``cut`` up to the thief, if ``cut`` is above the victim's page under way."""
+        end = self._top + 1 if victim.before is None else victim.before
+        if victim.after is None or not self._position(victim) + 1 < cut < end:
+            return None
+        thief = Span(cut - 1, victim.before, density or victim.density)
+        victim.before = cut  # the owner drops what its page under way brings from here up
+        return thief
+
+    def _top_cut(self, open_spans: list[Span], fair: float) -> Span | None:
+        """A fair share from below the end of a sparse span that borders on a burst, or None."""
+        best: tuple[float, Span, float] | None = None
+        for span in open_spans:
+            above = self._density_above(span)
+            if span.density and above and above > SKEW * span.density:
+                pages = ((span.before or self._top + 1) - self._position(span)) * above / self.limit
+                if best is None or pages > best[0]:
+                    best = (pages, span, above)
+        if best is None:
+            return None
+        pages, span, above = best
+        share = max(1, round(min(fair, pages / 2)))
+        end = span.before or self._top + 1
+        return self._cut(span, int(end - (share - CUT_MARGIN) * self.limit / above), above)
+
+    def _density_above(self, span: Span) -> float | None:
+        """The density the span that starts at this one's end has shown (None: open above, or not yet)."""
+        if span.before is None:
+            return None
+        for other in self._spans:
+            if other.start == span.before - 1:
+                return other.density
+        return None
 
     def _put(self, item: Any) -> bool:
         while not self._stop.is_set():
@@ -412,14 +499,22 @@ class ParallelPages:
 
 
 def _shaped(page: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:
-    """The page's records with the caller's fields in their order, rebuilt only where Pardot's differ."""
+    """
+    The page's records with the caller's fields in their order, looked at once for the whole page.
+
+    Pardot answers the fields in its own order, and ``id`` also when the caller did not ask for it
+    (the paging needs it): a page whose first record has exactly those keys is put in order by one
+    comprehension a record; anything else (related objects, a field missing) goes through
+    :func:`~airflow_provider_pardot.utils.v5.shape`.
+    """
     keys = list(page[0])
     if keys == fields:
-        return page  # Pardot answered the fields as asked: nothing to do
-    if keys[0] == "id" and keys[1:] == fields:
-        for record in page:  # id was asked for the paging only
-            record.pop("id", None)
-        return page
+        return page  # already as asked
+    if len(keys) - ("id" in keys and "id" not in fields) == len(fields) and set(fields) <= set(keys):
+        try:
+            return [{name: record[name] for name in fields} for record in page]
+        except (KeyError, TypeError):
+            pass  # records of other shapes in the page: one at a time
     return [shape(record, fields) for record in page]
 
 

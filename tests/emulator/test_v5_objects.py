@@ -452,6 +452,9 @@ def test_request_log_counts_in_flight(api, emulator):
         list(pool.map(lambda s: v5(s, "lists", fields="id").status_code, sessions))
     logged = [r for r in emulator.requests() if r["path"].startswith(V5)][-3:]
     assert sorted(r["in_flight"] for r in logged) == [1, 2, 3]
+    assert [r["in_flight_peak"] for r in logged] == [3, 3, 3]  # the first one saw the others come
+    v5(api, "lists", fields="id")
+    assert [r for r in emulator.requests() if r["path"].startswith(V5)][-1]["in_flight_peak"] == 1
 
 
 # ---------------------------------------------------------------------------- CLI
