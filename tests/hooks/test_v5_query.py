@@ -51,6 +51,17 @@ def threads_named_pardot():
     return [t for t in threading.enumerate() if t.name.startswith("pardot-v5")]
 
 
+def assert_one_error_stops_every_range(emulator, hook, skip: int) -> None:
+    """An error on the query page after ``skip`` others is raised and no thread is left."""
+    emulator.faults(
+        {"match": "^/api/v5/", "kind": "error", "code": 51, "status": 400, "skip": skip, "times": 1}
+    )
+    with pytest.raises(PardotApiError) as err:
+        list(hook.query("lists", fields=["id"], concurrency=5))
+    assert err.value.code == 51
+    assert threads_named_pardot() == []
+
+
 # Validation: refused before anything leaves the machine ------------------------------------------
 class TestValidation:
     @pytest.mark.parametrize(
@@ -363,13 +374,7 @@ class TestConcurrency:
 
     def test_an_error_in_one_range_surfaces_and_stops_the_others(self, emulator, hook):
         emulator.seed(list=9000)
-        emulator.faults(
-            {"match": "^/api/v5/", "kind": "error", "code": 51, "status": 400, "skip": 4, "times": 1}
-        )
-        with pytest.raises(PardotApiError) as err:
-            list(hook.query("lists", fields=["id"], concurrency=5))
-        assert err.value.code == 51
-        assert threads_named_pardot() == []
+        assert_one_error_stops_every_range(emulator, hook, skip=4)
 
     def test_daily_budget_stops_a_parallel_pull(self, emulator, make_conn):
         emulator.seed(list=9000)
@@ -451,13 +456,7 @@ class TestClusteredIds:
 
     def test_an_error_while_splitting_surfaces_and_stops_the_others(self, emulator, hook):
         self.seed(emulator, latency_ms=10)
-        emulator.faults(
-            {"match": "^/api/v5/", "kind": "error", "code": 51, "status": 400, "skip": 9, "times": 1}
-        )
-        with pytest.raises(PardotApiError) as err:
-            list(hook.query("lists", fields=["id"], concurrency=5))
-        assert err.value.code == 51
-        assert threads_named_pardot() == []
+        assert_one_error_stops_every_range(emulator, hook, skip=9)  # the ranges are being cut by then
 
 
 # v5 errors --------------------------------------------------------------------------------------------
