@@ -14,18 +14,26 @@ lost because the next query always starts right after the last id delivered. A s
 records than the limit, and no warning) ends the range, as in v3/v4 paging. :func:`page_range` is
 concurrency 1: one span over the whole query.
 
-:class:`ParallelPages` pages on ``concurrency`` threads. Its first page and a one-record query for
-the highest id go out together; the ids above the first page are cut into ``concurrency`` ranges of
-equal width (the last one open above, so records added during the pull are read too). Records are
-rarely spread evenly over their ids (they come in bursts: an import, a campaign, the last year of
-activity), so a thread whose range ends takes work from the others (:meth:`ParallelPages._steal`):
-it cuts the range with the most pages left, as estimated from its last id and the density
-(records per id) over the top quarter of its last full page, where a burst shows first. The owner keeps about ``min(half, a fair share)`` of
-those pages and the thief pages from the cut upwards. The cut is agreed under a lock before either
-side reads past it: the owner drops whatever its page under way brings at or above the cut and
-stops there, the thief starts right at it, so ranges never overlap. The cut is put a fifth of a
-page before where the owner's last full page should end, so that page crosses it and the owner
-ends without a nearly empty extra page.
+:class:`ParallelPages` pages on ``concurrency`` threads, in ranges that follow the records rather
+than the width of the id span (records come in bursts: an import, a campaign, the last year of five
+of activity, so a few percent of the span may hold nearly all of them). Its first page and the ids
+of the last page (``fields=id``, highest first) go out together; the density of each (records per
+id over its top quarter, where a burst shows first) says where the records are:
+
+* about the same at both ends: the ids above the first page are cut into ``concurrency`` ranges of
+  equal width;
+* one end :data:`SKEW` times denser: the threads start in that end, in ranges of 2, 4, 8 and 16
+  pages at its density (a burst is at least as deep as they go, and the thread that ends first has
+  read the least), and the first thread has the rest.
+
+The last range is open above, so records added during the pull are read too. A thread whose range
+ends takes work from the others (:meth:`ParallelPages._steal`): from the range with the most pages
+left, as estimated from its last id and the density of its last full page, or from below the end of
+a sparse range that borders on a burst. The cut is agreed under a lock before either side reads past
+it: the owner drops whatever its page under way brings at or above the cut and stops there, the
+thief starts right at it, so ranges never overlap. A cut goes a fifth of a page before where the
+range below it should end a full page, so that page crosses it and the range ends without a nearly
+empty extra page.
 
 Calls: every range ends with one page that is not full (or empty), at most one call more than its
 records need. The threads keep the sum of those within seven calls (:data:`EXTRA_CALLS`): a range
