@@ -409,28 +409,47 @@ class ParallelPages:
         return None
 
     def _pages_left(self, span: Span) -> float:
-        """Estimated pages ``span`` has left after its request under way (0 when unknown)."""
+        """
+        Estimated pages ``span`` has left after its request under way (0 when unknown).
+
+        By its own last full page; but a sparse span that borders on a burst may hide the burst's
+        lower part: it is taken to hold at least as many pages as the span above it was given.
+        """
         if span.done or not span.density or span.after is None:
             return 0.0
-        end = self._top + 1 if span.before is None else span.before
-        return max(0.0, (end - self._position(span)) * span.density / self.limit)
+        pages = max(0.0, (self._end(span) - self._position(span)) * span.density / self.limit)
+        above = self._burst_above(span)
+        if above is None or above.start is None or not above.density:
+            return pages
+        return max(pages, (self._end(above) - above.start) * above.density / self.limit)
+
+    def _end(self, span: Span) -> int:
+        return self._top + 1 if span.before is None else span.before
 
     def _position(self, span: Span) -> float:
         """Where the span's last id should be once its request under way is answered."""
         after = span.after or 0
         return after + (self.limit / span.density if span.busy and span.density else 0.0)
 
+    def _burst_above(self, span: Span) -> Span | None:
+        """The span that starts at this one's end, if its pages are :data:`SKEW` times denser."""
+        if span.before is None or not span.density:
+            return None
+        for other in self._spans:
+            if other.start == span.before - 1:
+                return other if other.density and other.density > SKEW * span.density else None
+        return None
+
     def _steal(self) -> Span | object | None:
         """
-        Cut a span for an idle thread (lock held): the new span, None to wait, or _NO_MORE.
+        Cut the span with the most pages left for an idle thread (lock held): the new span, None to wait,
+        or _NO_MORE.
 
         The call budget comes first: every open span may still cost one call more than its records,
         and so may the new one. A fair share is everyone's pages left (and under way) over the threads.
-        The span with the most pages left, if it holds over twice a fair share, keeps half of them or what
-        makes up a fair share with its page under way, whichever is less, and the thief takes the rest.
-        Otherwise a span whose end borders on records :data:`SKEW` times denser than its own last page
-        (a burst above a sparse stretch) gives the thief a fair share just below its end, at that
-        density (:meth:`_top_cut`); failing that, the span with the most pages left is cut as above.
+        A sparse span below a burst gives the thief a fair share (or half its pages) from below its
+        end, at the burst's density; any other keeps half its pages or what makes up a fair share with
+        its page under way, whichever is less, and the thief takes the rest.
         """
         open_spans = [s for s in self._spans if not s.done]
         if not open_spans:
@@ -442,11 +461,14 @@ class ParallelPages:
         fair = (sum(left.values()) + sum(1 for s in open_spans if s.busy)) / self.concurrency
         victim = max(open_spans, key=lambda s: left[id(s)])
         pages = left[id(victim)]
-        # a span holding more than its share goes first; then the bursts above sparse stretches
-        thief = self._top_cut(open_spans, fair) if pages <= 2 * fair else None
-        if thief is None:
-            if pages < MIN_STEAL_PAGES:
-                return None
+        if pages < MIN_STEAL_PAGES:
+            return None
+        above = self._burst_above(victim)
+        if above is not None and above.density:
+            share = max(1, round(min(fair, pages / 2)))
+            cut = self._end(victim) - (share - CUT_MARGIN) * self.limit / above.density
+            thief = self._cut(victim, int(cut), above.density)
+        else:
             keep = max(1, round(min(pages / 2, fair - victim.busy)))
             density = victim.density or 1.0  # (known: a span without one has no pages left to give)
             thief = self._cut(victim, int(self._position(victim) + (keep - CUT_MARGIN) * self.limit / density))
@@ -456,37 +478,11 @@ class ParallelPages:
 
     def _cut(self, victim: Span, cut: int, density: float | None = None) -> Span | None:
         """Give the ids from ``cut`` up to the thief, if ``cut`` is above the victim's page under way."""
-        end = self._top + 1 if victim.before is None else victim.before
-        if victim.after is None or not self._position(victim) + 1 < cut < end:
+        if victim.after is None or not self._position(victim) + 1 < cut < self._end(victim):
             return None
         thief = Span(cut - 1, victim.before, density or victim.density)
         victim.before = cut  # the owner drops what its page under way brings from here up
         return thief
-
-    def _top_cut(self, open_spans: list[Span], fair: float) -> Span | None:
-        """A fair share from below the end of a sparse span that borders on a burst, or None."""
-        best: tuple[float, Span, float] | None = None
-        for span in open_spans:
-            above = self._density_above(span)
-            if span.density and above and above > SKEW * span.density:
-                pages = ((span.before or self._top + 1) - self._position(span)) * above / self.limit
-                if best is None or pages > best[0]:
-                    best = (pages, span, above)
-        if best is None:
-            return None
-        pages, span, above = best
-        share = max(1, round(min(fair, pages / 2)))
-        end = span.before or self._top + 1
-        return self._cut(span, int(end - (share - CUT_MARGIN) * self.limit / above), above)
-
-    def _density_above(self, span: Span) -> float | None:
-        """The density the span that starts at this one's end has shown (None: open above, or not yet)."""
-        if span.before is None:
-            return None
-        for other in self._spans:
-            if other.start == span.before - 1:
-                return other.density
-        return None
 
     def _put(self, item: Any) -> bool:
         while not self._stop.is_set():
