@@ -158,14 +158,23 @@ def upper_density(values: list[dict[str, Any]]) -> float:
     return (len(values) - 1 - start) / max(_record_id(values[-1]) - _record_id(values[start]), 1)
 
 
+def lower_density(values: list[dict[str, Any]]) -> float:
+    """Records per id over the bottom quarter of an ascending page: what lies just below it is more like it."""
+    end = len(values) // 4
+    return end / max(_record_id(values[end]) - _record_id(values[0]), 1)
+
+
 class Span:
     """One id range ``after < id < before`` (``before`` None: open above), paged upwards."""
 
     def __init__(self, after: int | None, before: int | None, density: float | None = None) -> None:
         self.start = self.after = after
         self.before = before
-        #: records per id over the span's last full page (None until one came)
+        #: records per id over the top quarter of the span's last full page (None until one came)
         self.density = density
+        #: records per id over the bottom quarter of its first full page: what its start borders on
+        self.first_density: float | None = None
+        self.run = 0  # full pages in a row at about the same density
         self.token: str | None = None
         self.stale = 0  # token failures in a row without a new record
         self.busy = False  # a request is under way
@@ -192,7 +201,12 @@ class Span:
         if fresh:
             last = fresh[-1]["id"]
             if len(page.values) >= limit and not crossed:
-                self.density = upper_density(page.values)
+                density = upper_density(page.values)
+                same = self.density is not None and self.run and 0.5 < density / self.density < 2
+                self.run = self.run + 1 if same else 1
+                self.density = density
+                if self.first_density is None:
+                    self.first_density = lower_density(page.values)
             self.stale, self.after = 0, last
         if crossed or not continues(page, limit) or (page.capped and not fresh):
             # (a new query past the same last id would answer the same page again)
@@ -263,6 +277,7 @@ class ParallelPages:
         self._changed = threading.Condition()  # guards the spans and the counts below
         self._spans: list[Span] = []
         self._top = 0  # the highest id when the pull began
+        self._top_density = 0.0  # records per id over the last page
         self._calls = 0  # answered (or failed) requests
         self._records = 0  # records delivered
 
@@ -309,6 +324,7 @@ class ParallelPages:
         """
         top = self._top
         high_density = (len(top_ids) - 1) / max(top_ids[0] - top_ids[-1], 1) if len(top_ids) > 1 else 0.0
+        self._top_density = high_density
         densities: list[float | None]
         if high_density > SKEW * low_density:
             cuts = self._cuts_down(top_ids[-1], high_density, low)
@@ -412,16 +428,22 @@ class ParallelPages:
         """
         Estimated pages ``span`` has left after its request under way (0 when unknown).
 
-        By its own last full page; but a sparse span that borders on a burst may hide the burst's
-        lower part: it is taken to hold at least as many pages as the span above it was given.
+        By its own last full page, unless the records just above its end are :data:`SKEW` times
+        denser or sparser than its own. Below a burst, a sparse span may hide the burst's lower part:
+        it is taken to hold at least as many pages as the span above it was given. Below a sparse
+        stretch, a dense span's records end before it does: it is taken to hold at most twice as many
+        pages as the span below it was given, or as it has read in a row at its density.
         """
         if span.done or not span.density or span.after is None:
             return 0.0
         pages = max(0.0, (self._end(span) - self._position(span)) * span.density / self.limit)
-        above = self._burst_above(span)
-        if above is None or above.start is None or not above.density:
-            return pages
-        return max(pages, (self._end(above) - above.start) * above.density / self.limit)
+        above = self._density_above(span)
+        if above > SKEW * span.density:
+            return max(pages, self._size(self._span_from(self._end(span) - 1)))
+        if 0 < above * SKEW < span.density and span.start is not None:
+            below = self._size(self._span_to(span.start + 1))
+            return min(pages, 2 * max(below, span.run, 1))
+        return pages
 
     def _end(self, span: Span) -> int:
         return self._top + 1 if span.before is None else span.before
@@ -431,14 +453,26 @@ class ParallelPages:
         after = span.after or 0
         return after + (self.limit / span.density if span.busy and span.density else 0.0)
 
-    def _burst_above(self, span: Span) -> Span | None:
-        """The span that starts at this one's end, if its pages are :data:`SKEW` times denser."""
-        if span.before is None or not span.density:
-            return None
-        for other in self._spans:
-            if other.start == span.before - 1:
-                return other if other.density and other.density > SKEW * span.density else None
-        return None
+    def _span_from(self, start: int) -> Span | None:
+        return next((s for s in self._spans if s.start == start), None)
+
+    def _span_to(self, before: int) -> Span | None:
+        return next((s for s in self._spans if s.before == before), None)
+
+    def _size(self, span: Span | None) -> float:
+        """The pages a span was given, at its density (0 when unknown)."""
+        if span is None or span.start is None or not span.density:
+            return 0.0
+        return (self._end(span) - span.start) * span.density / self.limit
+
+    def _density_above(self, span: Span) -> float:
+        """The density of the records just above the span's end (the last page's for the open span; 0: unknown)."""
+        if span.before is None or span.before == self.query.id_before:
+            return self._top_density
+        above = self._span_from(span.before - 1)
+        if above is None:
+            return 0.0
+        return above.first_density or above.density or 0.0
 
     def _steal(self) -> Span | object | None:
         """
@@ -463,11 +497,11 @@ class ParallelPages:
         pages = left[id(victim)]
         if pages < MIN_STEAL_PAGES:
             return None
-        above = self._burst_above(victim)
-        if above is not None and above.density:
+        above = self._density_above(victim)
+        if victim.density and above > SKEW * victim.density:
             share = max(1, round(min(fair, pages / 2)))
-            cut = self._end(victim) - (share - CUT_MARGIN) * self.limit / above.density
-            thief = self._cut(victim, int(cut), above.density)
+            cut = self._end(victim) - (share - CUT_MARGIN) * self.limit / above
+            thief = self._cut(victim, int(cut), above)
         else:
             keep = max(1, round(min(pages / 2, fair - victim.busy)))
             density = victim.density or 1.0  # (known: a span without one has no pages left to give)
