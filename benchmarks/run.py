@@ -39,7 +39,7 @@ from common import (
     run_measured,
     trusting,
 )
-from v5_bench import LATENCY_MS, bench_v5, report_v5, splice
+from v5_bench import END, LATENCY_MS, bench_v5, report_v5, splice
 
 PY = sys.executable
 MIB = 1 << 20
@@ -797,11 +797,13 @@ def main() -> int:
     text = report(results, info, command.replace(" )", ")"), started, load_start)
     output = Path(args.output)
     if only == {"v5"} and output.exists():  # the other sections stay as they were
-        section = "\n".join(report_v5(results["v5"]))
-        text = splice(
-            output.read_text(),
-            f"{section}\n\nv5 section: `{command.replace(' )', ')')}`, {time.strftime('%Y-%m-%d %H:%M %Z')}, load average {load_start}.",
+        note = (
+            f"v5 section: `{command.replace(' )', ')')}`, {time.strftime('%Y-%m-%d %H:%M %Z')}, "
+            f"load average {load_start}."
         )
+        # the note goes inside the section, so the next run replaces it too
+        section = "\n".join(report_v5(results["v5"])).replace(END, f"{note}\n\n{END}")
+        text = splice(output.read_text(), section)
     output.write_text(text + "\n")
     print(text)
     return 0
