@@ -74,3 +74,12 @@ class PardotAmbiguousSendError(PardotApiError, AirflowFailException):
     The action may have happened, so it is never repeated automatically: neither by the hook nor,
     being an :class:`AirflowFailException`, by the task's retries.
     """
+
+
+class PardotImportError(PardotApiError, AirflowFailException):
+    """
+    A Pardot import failed, was cancelled or expired, or rejected more rows than allowed.
+
+    Also an :class:`AirflowFailException`: running the task again cannot change the outcome (a
+    data problem, or an import Pardot gave up on), so the task fails at once.
+    """

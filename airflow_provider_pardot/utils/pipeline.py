@@ -63,6 +63,7 @@ class CallOptions(TypedDict, total=False):
     :param params: the query string
     :param data: a form body (values as :func:`~airflow_provider_pardot.utils.form.form_values` makes them)
     :param json: a JSON body
+    :param files: multipart file parts, as ``requests`` takes them (sync hook only)
     :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
     :param action: what the request does, for messages about requests that may have happened
     """
@@ -70,6 +71,7 @@ class CallOptions(TypedDict, total=False):
     params: dict[str, Any] | None
     data: dict[str, Any] | None
     json: Any
+    files: dict[str, Any] | None
     idempotent: bool | None
     action: str | None
 
@@ -188,8 +190,19 @@ class Exchange:
     def path(self) -> str:
         return urlsplit(self.url).path
 
+    @property
+    def to_pardot(self) -> bool:
+        """Whether the request goes to the connection's Pardot host (the only host that gets the token)."""
+        return urlsplit(self.url).netloc.lower() == self.config.api_netloc
+
     def headers(self, token: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """The headers every attempt carries (the token, the business unit, the usage request)."""
+        """
+        The headers every attempt carries (the token, the business unit, the usage request).
+
+        A request to any other host (a file Pardot redirects to) carries none of them.
+        """
+        if not self.to_pardot:
+            return {"Accept": "*/*", **(extra or {})}
         return {
             "Authorization": f"Bearer {token}",
             "Pardot-Business-Unit-Id": self.config.business_unit_id,
