@@ -102,3 +102,14 @@ class EmulatorControl:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"export {export_id} is {exp['state']}, not {state}, after {timeout}s")
             time.sleep(0.05)
+
+    def imports(self) -> list[dict]:
+        """Every import: its v5 record plus ``batches``, ``rows``, ``polls``, ``applied``, ``pinned``."""
+        return self._get("imports")
+
+    def get_import(self, import_id) -> dict:
+        return self._get(f"imports/{import_id}")
+
+    def set_import(self, import_id, **kw) -> dict:
+        """``status`` (forced and pinned), ``isExpired``, ``pinned``."""
+        return self._post(f"imports/{import_id}", kw)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from . import imports, multipart, objects, render, v5
 from .auth import OAuthError
 from .errors import PardotError
-from .params import get
+from .params import get, json_object
 
 if TYPE_CHECKING:
     from .routes import Call
@@ -198,7 +198,7 @@ def v5_import_submit(h: Handler, c: Call) -> None:
     im = h.emu.imports
     imp = im.get(c.vars["id"])
     fields = imports.parse_fields(c.query, required=False)
-    im.submit(imp, imports.parse_json(c.body, h.headers.get("Content-Type", "")))
+    im.submit(imp, json_object(c.body, h.headers.get("Content-Type", "")))
     h.send_json(200, im.represent(imp, h.base_url, fields))
 
 

@@ -146,5 +146,11 @@ def import_status(h: Handler, c: Call) -> None:
     if h.command == "POST":
         data = _data(c)
         im.force(imp, data.get("status"), data.get("isExpired"), pinned=data.get("pinned", True))
-    extra = {"polls": imp.polls, "batches": len(imp.batches), "applied": imp.applied, "pinned": imp.pinned}
-    h.send_json(200, im.represent(imp, h.base_url) | extra)
+    h.send_json(200, im.control_view(imp, h.base_url))
+
+
+def imports_list(h: Handler, c: Call) -> None:
+    im = h.emu.imports
+    with im.cond:
+        rows = sorted(im.imports.values(), key=lambda i: i.id)
+    h.send_json(200, [im.control_view(i, h.base_url) for i in rows])

@@ -33,9 +33,10 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict, cast
 
-from .dates import add_year, fmt, fmt_v5, parse_datetime, utcnow
+from .dates import add_year, fmt, fmt_v5, parse_datetime, utcnow, v4_to_v5
 from .errors import PardotError
-from .params import php_bool
+from .params import json_object, php_bool
+from .worker import Worker
 
 if TYPE_CHECKING:
     from _hashlib import HASH
@@ -315,28 +316,19 @@ class Export:
         self.gen_lock = threading.Lock()
 
 
-class Exports:
+class Exports(Worker):
     def __init__(self, emu):
-        self.emu = emu
-        self.cond = threading.Condition()
+        super().__init__(emu, "pardot-emulator-exports")
         self.exports: dict[int, Export] = {}
         self.next_id = 5001
         self.last_finished = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="pardot-emulator-exports", daemon=True)
-        self._thread.start()
+        self.start()
 
     @property
     def root(self) -> str:
         return os.path.join(self.emu.data_dir, "exports")
 
     # ------------------------------------------------------------------ lifecycle
-    def stop(self) -> None:
-        self._stop.set()
-        with self.cond:
-            self.cond.notify_all()
-        self._thread.join(timeout=5)
-
     def reset(self) -> None:
         with self.cond:
             for e in self.exports.values():
@@ -355,15 +347,7 @@ class Exports:
             raise PardotError(152)
         if ctype in ("application/x-www-form-urlencoded",):
             return _form_body(urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
-        if ctype and "json" not in ctype and ctype not in ("text/plain",):
-            raise PardotError(151, ctype)
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise PardotError(150) from None
-        if not isinstance(data, dict):
-            raise PardotError(150)
-        return data
+        return json_object(body, ctype, also=("text/plain",))
 
     def create(self, data: dict, api: str) -> Export:
         unknown = set(data) - BODY_KEYS
@@ -833,6 +817,7 @@ class Exports:
                     write_rows(lines)
                     produced_rows += len(lines)
                     k += len(lines)
+                write_rows(store_lines(self.emu.store, exp, end, iso))
                 close_file()
             except BaseException:
                 if state["fh"] is not None:
@@ -840,6 +825,44 @@ class Exports:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
             exp.files = [f for f in files if f["rows"] > 0]
+
+
+#: the objects whose exports carry the store's changed rows (imports write these two)
+STORE_BACKED = {"prospect": "prospect", "listMembership": "listMembership"}
+
+
+def _store_value(row: dict, name: str, iso: bool):
+    value = row.get(name)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is not None and name.endswith("_at") and iso:
+        return v4_to_v5(value)
+    return "" if value is None or isinstance(value, dict) else value
+
+
+def store_lines(store, exp: Export, end: dt.datetime, iso: bool) -> list[str]:
+    """CSV lines for the store's rows changed since start-up (imports, control API) in the range.
+
+    Seeded rows stay synthetic (the generated pool); a row created or updated while the emulator
+    runs is exported as it stands, so a DAG sees what it imported.
+    """
+    table = STORE_BACKED.get(exp.object)
+    if table is None:
+        return []
+    column = exp.procedure["name"].replace("filter_by_", "")
+    after, since, high = fmt(exp.after), fmt(store.anchor), fmt(end)
+    deleted = str(exp.procedure["arguments"].get("deleted", "false")).lower()
+    v4_names = {_camel(f): f for f in EXPORT_OBJECTS[exp.object]["fields"]}
+    names = [v4_names.get(f, f) for f in exp.fields]
+    with store.lock:
+        rows = [
+            r
+            for r in store.tables[table].rows
+            if after < (r.get(column) or "") <= high
+            and r[column] >= since
+            and (deleted == "all" or (deleted == "true") == bool(r.get("_deleted")))
+        ]
+        return [_csv_line([_store_value(r, n, iso) for n in names]) for r in rows]
 
 
 def _csv_line(values: list) -> str:

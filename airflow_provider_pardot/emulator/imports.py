@@ -27,14 +27,14 @@ import json
 import os
 import secrets
 import shutil
-import threading
 import time
 from dataclasses import dataclass, field
 
 from . import import_rows, multipart
 from .dates import fmt_v5, utcnow
 from .errors import PardotError
-from .params import get
+from .params import get, json_object
+from .worker import Worker
 
 MAX_BATCH_BYTES = 10 * 1024 * 1024
 MAX_BATCHES = 10
@@ -71,6 +71,8 @@ class Import:
     status: str = "Open"
     header: import_rows.Header | None = None
     batches: list[str] = field(default_factory=list)
+    #: data rows in the batches
+    rows: int = 0
     created_ts: float = field(default_factory=time.time)
     created: str = field(default_factory=lambda: fmt_v5(utcnow()))
     updated: str = ""
@@ -167,22 +169,6 @@ def read_csv(data: bytes) -> tuple[list[str], int]:
     return header, count
 
 
-def parse_json(body: bytes, content_type: str) -> dict:
-    """A JSON object body (152 empty, 151 another content type, 150 not a JSON object)."""
-    if not body.strip():
-        raise PardotError(152)
-    ctype = content_type.split(";")[0].strip().lower()
-    if ctype and "json" not in ctype:
-        raise PardotError(151, ctype)
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise PardotError(150) from None
-    if not isinstance(data, dict):
-        raise PardotError(150)
-    return data
-
-
 def the_file(parts: list[multipart.Part], required: bool) -> bytes | None:
     """The one file of a request: the part named ``file`` (any case) and any other file part."""
     files = [p for p in parts if p.is_file or p.name.lower() == "file"]
@@ -197,9 +183,9 @@ def create_body(body: bytes, content_type: str) -> tuple[dict, bytes | None]:
     """A create's options and its optional first batch: JSON, or multipart ``input`` + ``file``."""
     parts = multipart.parse(body, content_type)
     if parts is None:
-        return parse_json(body, content_type), None
+        return json_object(body, content_type), None
     inputs = multipart.by_name(parts, "input")
-    data = parse_json(inputs[-1].data, "application/json") if inputs else {}
+    data = json_object(inputs[-1].data, "application/json") if inputs else {}
     return data, the_file(parts, required=False)
 
 
@@ -240,29 +226,20 @@ def csv_rows(path: str):
                 yield row
 
 
-class Imports:
+class Imports(Worker):
     """Every import of the account, and the thread that applies submitted ones."""
 
     def __init__(self, emu):
-        self.emu = emu
-        self.cond = threading.Condition()
+        super().__init__(emu, "pardot-emulator-imports")
         self.imports: dict[int, Import] = {}
         self.next_id = FIRST_ID
         self.batches_today = 0
         self._queue: list[Import] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="pardot-emulator-imports", daemon=True)
-        self._thread.start()
+        self.start()
 
     @property
     def root(self) -> str:
         return os.path.join(self.emu.data_dir, "imports")
-
-    def stop(self) -> None:
-        self._stop.set()
-        with self.cond:
-            self.cond.notify_all()
-        self._thread.join(timeout=5)
 
     def reset(self) -> None:
         with self.cond:
@@ -287,26 +264,39 @@ class Imports:
         self._take_batch(dry=True)
         if ready and file is None:
             raise PardotError(162, "An import created Ready needs its file")
-        header = self._checked_file(file, options) if file is not None else None
+        checked = self._checked_file(file, options) if file is not None else None
         with self.cond:
             imp = Import(self.next_id, options)
             self.next_id += 1
             self.imports[imp.id] = imp
-        if file is not None and header is not None:
-            self._store_batch(imp, header, file)
+        if file is not None and checked is not None:
+            self._store_batch(imp, checked, file)
         if ready:
             self.submit(imp, {"status": "Ready"})
         return imp
 
-    def _checked_file(self, data: bytes, options: import_rows.Options, imp: Import | None = None):
+    def _checked_file(
+        self, data: bytes, options: import_rows.Options, imp: Import | None = None
+    ) -> tuple[import_rows.Header, int]:
+        """A batch's header and row count, once the file passed every check."""
         if len(data) > MAX_BATCH_BYTES:
             raise PardotError(204, "Limit of 10MB exceeded", status=413)
-        cells, _ = read_csv(data)
+        cells, count = read_csv(data)
         header = import_rows.read_header(cells)
         check_header(imp or Import(0, options), header)
-        return header
+        return header, count
 
-    def _store_batch(self, imp: Import, header: import_rows.Header, data: bytes) -> None:
+    @staticmethod
+    def _room(imp: Import) -> None:
+        """161 unless the import is Open, 160 (HTTP 429) when it holds its 10 batches."""
+        if imp.status != "Open":
+            raise PardotError(161, f"Current status is {imp.status}")
+        if len(imp.batches) >= MAX_BATCHES:
+            raise PardotError(
+                160, f"Over batch per import limits (Currently set to {MAX_BATCHES})", status=429
+            )
+
+    def _store_batch(self, imp: Import, checked: tuple[import_rows.Header, int], data: bytes) -> None:
         folder = os.path.join(self.root, str(imp.id))
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, f"batch-{secrets.token_hex(4)}.csv")
@@ -314,17 +304,13 @@ class Imports:
             fh.write(data)
         with self.cond:  # checked again: another request may have submitted or filled the import
             try:
-                if imp.status != "Open":
-                    raise PardotError(161, f"Current status is {imp.status}")
-                if len(imp.batches) >= MAX_BATCHES:
-                    raise PardotError(
-                        160, f"Over batch per import limits (Currently set to {MAX_BATCHES})", status=429
-                    )
+                self._room(imp)
                 self._take_batch()
             except PardotError:
                 os.remove(path)
                 raise
-            imp.header = imp.header or header
+            imp.header = imp.header or checked[0]
+            imp.rows += checked[1]
             imp.batches.append(path)
             imp.updated = fmt_v5(utcnow())
 
@@ -332,12 +318,7 @@ class Imports:
         self._take_batch(dry=True)
         if self.is_expired(imp):
             raise PardotError(2, "Cannot add a batch to an expired import")
-        if imp.status != "Open":
-            raise PardotError(161, f"Current status is {imp.status}")
-        if len(imp.batches) >= MAX_BATCHES:
-            raise PardotError(
-                160, f"Over batch per import limits (Currently set to {MAX_BATCHES})", status=429
-            )
+        self._room(imp)
         self._store_batch(imp, self._checked_file(data, imp.options, imp), data)
 
     def submit(self, imp: Import, data: dict) -> Import:
@@ -413,7 +394,7 @@ class Imports:
         """Apply a submitted import's rows to the store (once), and write its error file."""
         outcome = import_rows.Outcome()
         try:
-            if imp.final == "Complete" and not imp.applied and imp.header is not None:
+            if imp.final == "Complete" and not imp.applied:
                 outcome = self._apply_batches(imp, imp.header)
         except Exception as exc:  # pragma: no cover - a bug or a full disk: Pardot's Failed
             self.emu.log(f"import {imp.id} failed: {exc!r}")
@@ -426,11 +407,14 @@ class Imports:
     def errors_path(self, imp: Import) -> str:
         return os.path.join(self.root, str(imp.id), f"errors-{imp.errors_key}.csv")
 
-    def _apply_batches(self, imp: Import, header: import_rows.Header) -> import_rows.Outcome:
+    def _apply_batches(self, imp: Import, header: import_rows.Header | None) -> import_rows.Outcome:
         path = self.errors_path(imp)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow([*header.cells, "errorType", "errorMessage"])
+            writer.writerow([*(header.cells if header else ()), "errorType", "errorMessage"])
+            if header is None:  # forced Complete without a batch: nothing to apply
+                return import_rows.Outcome()
 
             def rows():
                 for batch in imp.batches:
@@ -494,6 +478,17 @@ class Imports:
         if self.is_expired(imp):
             raise PardotError(2, "The import has expired")
         return self.errors_path(imp)
+
+    def control_view(self, imp: Import, base: str) -> dict:
+        """What the control API shows of an import: its v5 record and how it stands inside."""
+        extra = {
+            "batches": len(imp.batches),
+            "rows": imp.rows,
+            "polls": imp.polls,
+            "applied": imp.applied,
+            "pinned": imp.pinned,
+        }
+        return self.represent(imp, base) | extra
 
     def force(self, imp: Import, status: str | None, expired, pinned: bool = True) -> Import:
         """Control API: put an import in a status (Complete applies it first) or expire it."""

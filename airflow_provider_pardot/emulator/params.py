@@ -10,6 +10,7 @@ values are true or false") is read strictly instead: :func:`strict_bool`.
 
 from __future__ import annotations
 
+import json
 import re
 
 from .errors import PardotError
@@ -62,3 +63,20 @@ def parse_int(value, code: int, name: str = "") -> int:
         return int(str(value).strip())
     except (TypeError, ValueError):
         raise PardotError(code, name or None) from None
+
+
+def json_object(body: bytes, content_type: str, also: tuple[str, ...] = ()) -> dict:
+    """A JSON object body: 152 when empty, 151 for a content type that is not JSON (nor in
+    ``also``), 150 when it is not a JSON object."""
+    if not body.strip():
+        raise PardotError(152)
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype and "json" not in ctype and ctype not in also:
+        raise PardotError(151, ctype)
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise PardotError(150) from None
+    if not isinstance(data, dict):
+        raise PardotError(150)
+    return data

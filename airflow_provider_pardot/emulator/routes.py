@@ -248,6 +248,12 @@ ROUTES: list[Route] = [
     Route(("GET", "POST"), "/_emulator/exports/{id}", control.export, "read / force an export's state"),
     Route(("GET",), "/_emulator/exports/{id}/files", control.export_files, "an export's files"),
     Route(
+        ("GET",),
+        "/_emulator/imports",
+        control.imports_list,
+        "every import, as /_emulator/imports/{id} shows it",
+    ),
+    Route(
         ("GET", "POST"), "/_emulator/imports/{id}", control.import_status, "read / force an import's status"
     ),
     Route(
