@@ -14,8 +14,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 CAMPAIGN = 1001
 #: static lists of the seeded emulator (30001 is dynamic: imports cannot add to it)
 LIST_A, LIST_B, LIST_C = 30002, 30005, 30006
-#: the emulator numbers imports from here
-FIRST_IMPORT_ID = 7001
 
 
 @pytest.fixture
@@ -32,6 +30,7 @@ def context():
     ti = mock.MagicMock()
     ti.pushed = {}
     ti.xcom_push.side_effect = lambda key, value, **_: ti.pushed.__setitem__(key, value)
+    ti.get_first_reschedule_date.return_value = None
     return {"ti": ti, "task_instance": ti}
 
 
@@ -52,16 +51,8 @@ def members(emulator, list_id: int) -> set[int]:
 
 
 def imports_of(emulator) -> list[dict]:
-    """Every import the emulator holds (control API, not in the request log), with ``batches`` and ``applied``."""
-    out = []
-    import_id = FIRST_IMPORT_ID
-    while True:
-        response = emulator.session.get(f"{emulator.url}/_emulator/imports/{import_id}", timeout=10)
-        if response.status_code == 404:
-            return out
-        response.raise_for_status()
-        out.append(response.json())
-        import_id += 1
+    """Every import the emulator holds (control API, not in the request log): ``batches``, ``rows``, ``applied``."""
+    return sorted(emulator.imports(), key=lambda i: i["id"])
 
 
 def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
