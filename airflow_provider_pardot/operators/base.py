@@ -187,9 +187,13 @@ class PardotImportWaitMixin(PardotHookMixin):
         *,
         poll_interval: float,
         timeout: float,
-        kwargs: dict[str, Any] | None = None,
+        state: dict[str, Any] | None = None,
     ) -> NoReturn:
-        """Hand the waiting to :class:`~airflow_provider_pardot.triggers.imports.PardotImportTrigger`."""
+        """
+        Hand the waiting to :class:`~airflow_provider_pardot.triggers.imports.PardotImportTrigger`.
+
+        :param state: what :meth:`imports_complete` needs when the task resumes (the trigger carries it)
+        """
         from airflow_provider_pardot.triggers.imports import PardotImportTrigger
 
         self.log.info("Waiting for Pardot imports %s in the triggerer", import_ids)
@@ -199,14 +203,14 @@ class PardotImportWaitMixin(PardotHookMixin):
                 pardot_conn_id=self.pardot_conn_id,
                 poll_interval=poll_interval,
                 end_time=time.time() + timeout,
+                state=state,
             ),
             method_name="execute_complete",
-            kwargs=kwargs,
             timeout=timedelta(seconds=timeout + max(poll_interval, 60)),
         )
 
     @reports_usage
-    def execute_complete(self, context: Context, event: dict[str, Any], **kwargs: Any) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Finish after the trigger: the task's result, or the import's failure with Pardot's words."""
         self.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
         status = event.get("status")
@@ -214,7 +218,8 @@ class PardotImportWaitMixin(PardotHookMixin):
         if status == "success":
             self.log.info("%s", message)
             records = event.get("imports") or {}
-            return self.imports_complete(context, [records[str(i)] for i in event["import_ids"]], **kwargs)
+            records = [records[str(i)] for i in event["import_ids"]]
+            return self.imports_complete(context, records, event.get("state"))
         if status == "failed":
             raise PardotImportError(message)
         if status == "timeout":
@@ -223,8 +228,10 @@ class PardotImportWaitMixin(PardotHookMixin):
 
     if TYPE_CHECKING:  # each waiting task says these two (the transfer and the sensor)
 
-        def imports_complete(self, context: Context, records: list[dict[str, Any]], **kwargs: Any) -> Any:
-            """The task's return value once every import is Complete."""
+        def imports_complete(
+            self, context: Context, records: list[dict[str, Any]], state: dict[str, Any] | None
+        ) -> Any:
+            """The task's return value once every import is Complete (``state``: as given when deferring)."""
 
         def imports_timed_out(self, message: str) -> NoReturn:
             """Fail the task when waiting gave up."""

@@ -91,7 +91,9 @@ class PardotImportSensor(PardotImportWaitMixin, BaseSensorOperator):
             return done.xcom_value
         self.defer_for_imports(self._ids(), poll_interval=self.poke_interval, timeout=float(self.timeout))
 
-    def imports_complete(self, context: Context, records: list[dict[str, Any]], **kwargs: Any) -> Any:
+    def imports_complete(
+        self, context: Context, records: list[dict[str, Any]], state: dict[str, Any] | None = None
+    ) -> Any:
         """After the trigger: the import(s), as when poking on the worker."""
         return self._result(records)
 

@@ -390,15 +390,15 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
             self.log.info("Submitted Pardot imports %s; not waiting for them", imports.submitted)
             return result
         if not imports.submitted:
-            return self.imports_complete(context, [], summary=summary)
+            return self.imports_complete(context, [], summary)
         if self.deferrable:
             self.defer_for_imports(
                 imports.submitted,
                 poll_interval=self.poll_interval,
                 timeout=self.timeout,
-                kwargs={"summary": summary},
+                state=summary,
             )
-        return self.imports_complete(context, self._wait(imports.submitted), summary=summary)
+        return self.imports_complete(context, self._wait(imports.submitted), summary)
 
     def _upload(self, plan: _Plan, rejects: _Rejects) -> _Imports:
         imports = _Imports(self.hook, plan.options, self.log, self.hook.config.max_retries + 1)
@@ -441,10 +441,17 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
         raise AirflowException(message)
 
     def imports_complete(
-        self, context: Context, records: list[dict[str, Any]], **kwargs: Any
+        self, context: Context, records: list[dict[str, Any]], state: dict[str, Any] | None
     ) -> dict[str, Any]:
-        """Every import is Complete: write the rejected rows, check the error rate, report (``summary=``: the upload's)."""
-        summary = kwargs["summary"]
+        """Every import is Complete: write the rejected rows, check the error rate, report.
+
+        :param state: the upload's summary (rows, rows refused before sending, their staged file, columns)
+        """
+        if state is None:
+            raise AirflowException(
+                "The upload's summary did not come back from the trigger; run the task again."
+            )
+        summary = state
         created = sum(r.get("createdCount") or 0 for r in records)
         updated = sum(r.get("updatedCount") or 0 for r in records)
         errors = sum(r.get("errorCount") or 0 for r in records) + summary["refused"]

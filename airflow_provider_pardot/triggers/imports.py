@@ -16,7 +16,7 @@ class PardotImportTrigger(PardotPollingTrigger):
     """
     Poll Pardot imports asynchronously until every one is Complete, one fails, or time runs out.
 
-    Yields exactly one event, ``{"status", "import_ids", "imports", "message", "requests", "usage"}``
+    Yields exactly one event, ``{"status", "import_ids", "imports", "state", "message", "requests", "usage"}``
     where ``imports`` maps each import id (as text) to its last state and ``status`` is ``success``
     (all Complete), ``failed`` (one Failed, Cancelled or expired: waiting longer cannot help),
     ``timeout`` (``end_time`` passed) or ``error`` (Pardot could not be read). ``run()`` never raises.
@@ -34,6 +34,8 @@ class PardotImportTrigger(PardotPollingTrigger):
     :param jitter: Whether the first poll waits a random part of ``poll_interval`` (default).
     :param max_poll_failures: How many rounds in a row may fail (after the hook's own retries)
         before the trigger reports an error.
+    :param state: What the deferring task needs when it resumes (JSON), returned as is in the
+        event's ``state`` (it travels with the trigger, so it reaches the task however Airflow runs it).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class PardotImportTrigger(PardotPollingTrigger):
         timeout: float | None = None,
         jitter: bool = True,
         max_poll_failures: int = 3,
+        state: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             pardot_conn_id,
@@ -57,13 +60,14 @@ class PardotImportTrigger(PardotPollingTrigger):
         )
         ids = [import_ids] if isinstance(import_ids, (int, str)) else list(import_ids)
         self.import_ids = [int(i) for i in ids]
+        self.state = state
         self._imports: dict[str, dict[str, Any]] = {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Serialise the trigger's arguments and its full class path."""
         return (
             "airflow_provider_pardot.triggers.imports.PardotImportTrigger",
-            {"import_ids": self.import_ids, **self.polling_arguments()},
+            {"import_ids": self.import_ids, **self.polling_arguments(), "state": self.state},
         )
 
     async def check(self, hook: Any) -> tuple[str, str] | None:
@@ -82,7 +86,7 @@ class PardotImportTrigger(PardotPollingTrigger):
         return None
 
     def payload(self) -> dict[str, Any]:
-        return {"import_ids": self.import_ids, "imports": self._imports}
+        return {"import_ids": self.import_ids, "imports": self._imports, "state": self.state}
 
     def subject(self) -> str:
         return f"Pardot imports {self.import_ids}"

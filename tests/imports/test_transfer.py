@@ -187,5 +187,5 @@ def test_deferrable_waits_in_the_trigger(pardot, tmp_path, context):
     event = asyncio.run(first())
     assert event.payload["status"] == "success"
     fresh = _op(source, deferrable=True, add_to_lists=[LIST_A])
-    result = fresh.execute_complete(context, event.payload, **deferred.value.kwargs)
+    result = fresh.execute_complete(context, event.payload)
     assert (result["rows"], result["created"], result["errors"]) == (3, 3, 0)
