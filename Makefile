@@ -9,20 +9,26 @@ VENV := .venv
 VENV2 := .venv-af2
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
+# The exact versions every venv installs (make lock writes them; see the README's "Pinned test
+# environments"). uv itself is pinned too: it resolves everything else.
+LOCK_3 := constraints/airflow-3.txt
+LOCK_2 := constraints/airflow-2.txt
+UV_VERSION := 0.13.10
+COMPILE = $(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --upgrade pyproject.toml
 
-.PHONY: venv venv-af2 lint test test-unit test-af2 test-ui test-deploy demo bench soak clean
+.PHONY: venv venv-af2 lint test test-unit test-af2 test-ui test-deploy demo bench soak clean lock upstream-smoke dist
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK_3)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check uv
-	$(UV) pip install -q -p $(VENV)/bin/python "apache-airflow==$(AIRFLOW_3)" -e ".[test,deploy]"
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) pip install -q -p $(VENV)/bin/python -c $(LOCK_3) "apache-airflow==$(AIRFLOW_3)" -e ".[test,deploy]"
 	touch $@
 
 venv: $(VENV)/.installed
 
-$(VENV2)/.installed: pyproject.toml $(VENV)/.installed
+$(VENV2)/.installed: pyproject.toml $(LOCK_2) $(VENV)/.installed
 	test -x $(VENV2)/bin/python || $(PYTHON) -m venv $(VENV2)
-	$(UV) pip install -q -p $(VENV2)/bin/python "apache-airflow==$(AIRFLOW_2)" -e ".[test]"
+	$(UV) pip install -q -p $(VENV2)/bin/python -c $(LOCK_2) "apache-airflow==$(AIRFLOW_2)" -e ".[test]"
 	touch $@
 
 venv-af2: $(VENV2)/.installed
@@ -30,6 +36,7 @@ venv-af2: $(VENV2)/.installed
 lint: venv
 	$(VENV)/bin/ruff check airflow_provider_pardot tests example_dags scripts benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/pre-commit validate-config .pre-commit-config.yaml
 
 # The whole suite on the newest Airflow 3 (browser and deployment tests included).
 test-unit: venv
@@ -40,7 +47,24 @@ test-unit: venv
 test-af2: venv-af2
 	$(VENV2)/bin/python -m pytest -m "not ui and not deploy" --ignore=tests/emulator --ignore=tests/deploy $(PYTEST_ARGS)
 
-test: lint test-unit test-af2
+test: lint dist test-unit test-af2
+
+# Re-resolve both locks to the newest versions that fit pyproject.toml and constraints/*.in.
+# A decision, not a side effect: run `make upstream-smoke` first, read the diff, then run make test.
+lock: venv
+	$(COMPILE) constraints/airflow-3.in --extra test --extra deploy --extra amazon --extra parquet -o $(LOCK_3)
+	$(COMPILE) constraints/airflow-2.in --extra test --extra amazon --extra parquet -o $(LOCK_2)
+
+# What tomorrow's releases would do to us: fresh venvs with the newest versions (no locks) of each
+# Airflow line, then a short smoke (the export example DAG end to end, on each line). Not part of
+# make test; see the README's "Pinned test environments".
+upstream-smoke: venv
+	bash scripts/upstream_smoke.sh
+
+# Build the sdist and wheel, check them with twine, install the built wheel (not -e) into a fresh
+# venv with the Airflow 3 lock, and check the installed provider there (scripts/check_dist.sh).
+dist: venv
+	bash scripts/check_dist.sh
 
 # The browser test alone: airflow standalone + Debian's headless Chromium driven by Playwright.
 test-ui: venv
@@ -62,7 +86,7 @@ bench: venv venv-af2
 	$(VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(VENV2) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(VENV2) .venv-dist .venv-upstream-* dist .pytest_cache .mypy_cache .ruff_cache test-artifacts
 
 # A 10-minute fault soak: paging, transfers and sends through injected faults (not part of make test).
 soak: venv
