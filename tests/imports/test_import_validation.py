@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CAMPAIGN, LIST_A, api_log, audience, write_csv
+from import_helpers import CAMPAIGN, LIST_A, api_log, audience, write_csv
 
 from airflow_provider_pardot.exceptions import PardotValidationError
 from airflow_provider_pardot.transfers.object_storage_to_pardot import ObjectStorageToPardotOperator

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CAMPAIGN, LIST_A, api_log, by_email, members
+from import_helpers import CAMPAIGN, LIST_A, api_log, by_email, members
 
 from airflow_provider_pardot.exceptions import PardotApiError, PardotValidationError
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, TaskDeferred
-from conftest import CAMPAIGN, api_log
+from import_helpers import CAMPAIGN, api_log
 
 from airflow_provider_pardot.exceptions import PardotImportError
 from airflow_provider_pardot.hooks.pardot import PardotHook

@@ -7,7 +7,17 @@ import io
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
-from conftest import CAMPAIGN, LIST_A, LIST_B, api_log, audience, by_email, imports_of, members, write_csv
+from import_helpers import (
+    CAMPAIGN,
+    LIST_A,
+    LIST_B,
+    api_log,
+    audience,
+    by_email,
+    imports_of,
+    members,
+    write_csv,
+)
 
 from airflow_provider_pardot.exceptions import PardotImportError
 from airflow_provider_pardot.transfers import object_storage_to_pardot as transfer
