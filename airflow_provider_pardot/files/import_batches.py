@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import shutil
 import tempfile
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+from airflow_provider_pardot.utils.streams import ChunkStream
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -29,6 +32,10 @@ FORMATS = ("csv", "parquet")
 ERRORS_SUFFIX = ".pardot-errors.csv"
 #: Rows converted at once when reading Parquet.
 PARQUET_SLICE_ROWS = 8192
+#: Bytes read from a CSV source at once.
+READ_CHUNK = 1 << 20
+#: Rows encoded to CSV at once.
+ENCODE_BLOCK_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,12 @@ def list_sources(
 # Reading
 # ---------------------------------------------------------------------------------------------
 def _csv_records(handle: Any) -> Generator[list[str]]:
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    # The storage's file object answers attribute lookups through a proxy: read it in 1 MiB
+    # chunks through a plain buffered stream, not line by line through the proxy.
+    chunks = iter(lambda: handle.read(READ_CHUNK), b"")
+    text = io.TextIOWrapper(
+        io.BufferedReader(ChunkStream(chunks), READ_CHUNK), encoding="utf-8-sig", newline=""
+    )
     try:
         yield from csv.reader(text)
     finally:
@@ -118,7 +130,7 @@ def read_header(source: SourceFile) -> tuple[list[str], bool]:
         return header, has_rows
 
 
-def iter_rows(source: SourceFile) -> Iterator[list[str]]:
+def iter_rows(source: SourceFile) -> Iterator[Sequence[str]]:
     """Every row of a file after its header, as text (``""`` for a missing value)."""
     if source.file_format == "parquet":
         yield from _parquet_rows(source)
@@ -127,9 +139,7 @@ def iter_rows(source: SourceFile) -> Iterator[list[str]]:
         records = _csv_records(handle)
         try:
             next(records, None)
-            for record in records:
-                if any(cell for cell in record):  # blank lines are not rows
-                    yield record
+            yield from filter(None, records)  # an empty line is not a row
         finally:
             records.close()
 
@@ -155,14 +165,13 @@ def _as_text(column: Any) -> list[str]:
     return ["" if v is None else v for v in column.to_pylist()]
 
 
-def _parquet_rows(source: SourceFile) -> Iterator[list[str]]:
+def _parquet_rows(source: SourceFile) -> Iterator[tuple[str, ...]]:
     import pyarrow.parquet as pq
 
     with source.path.open("rb") as handle:
         parquet = pq.ParquetFile(handle)
         for batch in parquet.iter_batches(batch_size=PARQUET_SLICE_ROWS):
-            columns = [_as_text(batch.column(i)) for i in range(batch.num_columns)]
-            yield from (list(row) for row in zip(*columns, strict=True))
+            yield from zip(*(_as_text(batch.column(i)) for i in range(batch.num_columns)), strict=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,39 +222,128 @@ def csv_batches(
     Cut ``rows`` into CSV batches of at most ``max_bytes`` each, written to files in ``spool_dir``.
 
     Every batch starts with ``header``. A batch file is complete when it is yielded, and is the
-    caller's to keep or remove.
+    caller's to keep or remove. Rows are encoded a block at a time (one ``writerows``), and one
+    at a time only for the block that fills a batch.
     """
+    writer = _BatchWriter(CsvLines().encode(header), max_bytes, spool_dir)
+    text = io.StringIO()
+    block = csv.writer(text, lineterminator="\n")
     lines = CsvLines()
-    head = lines.encode(header)
-    number = 0
-    out = None
-    size = count = 0
     try:
-        for row in rows:
-            line = lines.encode(row)
-            if len(head) + len(line) > max_bytes:
-                raise BatchTooLarge(
-                    f"A row of {len(line):,} bytes does not fit in a batch of {max_bytes:,} bytes."
-                )
-            if out is not None and size + len(line) > max_bytes:
-                out.close()
-                yield Batch(out.name, count, size)
-                out = None
-            if out is None:
-                number += 1
-                out = open(os.path.join(spool_dir, f"batch-{number:06d}.csv"), "wb")  # noqa: SIM115
-                out.write(head)
-                size, count = len(head), 0
-            out.write(line)
-            size += len(line)
-            count += 1
-        if out is not None:
-            out.close()
-            yield Batch(out.name, count, size)
-            out = None
+        iterator = iter(rows)
+        while chunk := list(itertools.islice(iterator, ENCODE_BLOCK_ROWS)):
+            text.seek(0)
+            text.truncate()
+            block.writerows(chunk)
+            data = text.getvalue().encode("utf-8")
+            if writer.fits(data):
+                writer.write(data, len(chunk))
+                continue
+            for row in chunk:
+                done = writer.add(lines.encode(row))
+                if done is not None:
+                    yield done
+        done = writer.close()
+        if done is not None:
+            yield done
     finally:
-        if out is not None:
-            out.close()
+        writer.abandon()
+
+
+class _BatchWriter:
+    """The batch file being filled: opened on the first row, closed when the next row does not fit."""
+
+    def __init__(self, head: bytes, max_bytes: int, spool_dir: str) -> None:
+        self.head, self.max_bytes, self.spool_dir = head, max_bytes, spool_dir
+        self.number = self.size = self.rows = 0
+        self.out: Any = None
+
+    def fits(self, data: bytes) -> bool:
+        return self.out is not None and self.size + len(data) <= self.max_bytes
+
+    def write(self, data: bytes, rows: int) -> None:
+        self.out.write(data)
+        self.size += len(data)
+        self.rows += rows
+
+    def add(self, line: bytes) -> Batch | None:
+        """Add one row; return the batch it closed, when it did not fit in the open one."""
+        if len(self.head) + len(line) > self.max_bytes:
+            raise BatchTooLarge(
+                f"A row of {len(line):,} bytes does not fit in a batch of {self.max_bytes:,} bytes."
+            )
+        done = None
+        if self.out is not None and not self.fits(line):
+            done = self.close()
+        if self.out is None:
+            self.number += 1
+            self.out = open(os.path.join(self.spool_dir, f"batch-{self.number:06d}.csv"), "wb")  # noqa: SIM115
+            self.out.write(self.head)
+            self.size, self.rows = len(self.head), 0
+        self.write(line, 1)
+        return done
+
+    def close(self) -> Batch | None:
+        if self.out is None:
+            return None
+        self.out.close()
+        batch = Batch(self.out.name, self.rows, self.size)
+        self.out = None
+        return batch
+
+    def abandon(self) -> None:
+        if self.out is not None:
+            self.out.close()
+
+
+_DONE = object()
+
+
+def ahead(items: Iterable[Any], depth: int = 1) -> Iterator[Any]:
+    """
+    Yield ``items``, made in a background thread up to ``depth`` ahead of the consumer.
+
+    The next batch is converted while the current one is uploaded. An error in the producer is
+    raised to the consumer; a consumer that stops early stops the producer.
+    """
+    import queue
+    import threading
+
+    made: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        made.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            made.put((_DONE, None))
+        except BaseException as err:  # handed to the consumer
+            made.put((_DONE, err))
+
+    thread = threading.Thread(target=produce, name="pardot-import-batches", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = made.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                made.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 class Spool:

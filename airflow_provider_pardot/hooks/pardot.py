@@ -41,7 +41,7 @@ from airflow_provider_pardot.utils.exports import (
     normalise_export_list,
     validate_export,
 )
-from airflow_provider_pardot.utils.form import form_values
+from airflow_provider_pardot.utils.form import form_values, multipart_file
 from airflow_provider_pardot.utils.ids import DEFAULT_CONN_ID, require_id
 from airflow_provider_pardot.utils.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
 from airflow_provider_pardot.utils.openlineage import ExportObjects, report_hook_input, report_hook_output
@@ -223,9 +223,8 @@ class PardotHook(BaseHook):
         path: str,
         *,
         params: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
+        data: dict[str, Any] | bytes | None = None,
         json: Any = None,
-        files: dict[str, Any] | None = None,
         idempotent: bool | None = None,
         stream: bool = False,
         action: str | None = None,
@@ -247,7 +246,7 @@ class PardotHook(BaseHook):
             failing on it
         """
         exchange = Exchange.start(self.config, method, path, idempotent=idempotent, action=action)
-        body = {"params": params, "data": data, "json": json, "files": files}
+        body = {"params": params, "data": data, "json": json}
         while True:
             check_budget(exchange.config)
             token = self._token()
@@ -752,10 +751,12 @@ class PardotHook(BaseHook):
         have landed, and the same rows must not be in the import twice.
         """
         import_id = require_id("import_id", import_id)
+        body, content_type = multipart_file("file", "batch.csv", data, "text/csv; charset=utf-8")
         self.request(
             "POST",
             endpoints.import_path(import_id, "batches"),
-            files={"file": ("batch.csv", data, "text/csv")},
+            data=body,
+            headers={"Content-Type": content_type},
             idempotent=False,
             action=f"Uploading a batch to Pardot import {import_id}",
         )

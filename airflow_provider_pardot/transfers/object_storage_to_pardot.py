@@ -35,6 +35,7 @@ from airflow_provider_pardot.files.import_batches import (
     CsvLines,
     SourceFile,
     Spool,
+    ahead,
     csv_batches,
     iter_rows,
     list_sources,
@@ -403,7 +404,8 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
     def _upload(self, plan: _Plan, rejects: _Rejects) -> _Imports:
         imports = _Imports(self.hook, plan.options, self.log, self.hook.config.max_retries + 1)
         with Spool() as spool:
-            for batch in csv_batches(plan.header, self._rows(plan, rejects), MAX_BATCH_BYTES, spool.path):
+            batches = csv_batches(plan.header, self._rows(plan, rejects), MAX_BATCH_BYTES, spool.path)
+            for batch in ahead(batches):  # the next batch is made while this one is uploaded
                 imports.add(batch)
             imports.submit()
         if imports.abandoned:
@@ -412,15 +414,15 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
             )
         return imports
 
-    def _rows(self, plan: _Plan, rejects: _Rejects) -> Iterator[list[str]]:
+    def _rows(self, plan: _Plan, rejects: _Rejects) -> Iterator[Sequence[str]]:
         width = len(plan.source_columns)
+        shape = plan.rows.shape
         for source in plan.files:
             self.log.info("Reading %s", source.uri)
             for row in iter_rows(source):
-                if len(row) != width:
-                    rejects.add(plan.rows.project(row), f"{len(row)} values, not {width}, in {source.uri}")
-                    continue
-                shaped = plan.rows.shape(row)
+                shaped = (
+                    shape(row) if len(row) == width else f"{len(row)} values, not {width}, in {source.uri}"
+                )
                 if isinstance(shaped, str):
                     rejects.add(plan.rows.project(row), shaped)
                 else:

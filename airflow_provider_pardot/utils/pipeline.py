@@ -63,7 +63,6 @@ class CallOptions(TypedDict, total=False):
     :param params: the query string
     :param data: a form body (values as :func:`~airflow_provider_pardot.utils.form.form_values` makes them)
     :param json: a JSON body
-    :param files: multipart file parts, as ``requests`` takes them (sync hook only)
     :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
     :param action: what the request does, for messages about requests that may have happened
     """
@@ -71,7 +70,6 @@ class CallOptions(TypedDict, total=False):
     params: dict[str, Any] | None
     data: dict[str, Any] | None
     json: Any
-    files: dict[str, Any] | None
     idempotent: bool | None
     action: str | None
 
