@@ -236,3 +236,32 @@ def test_worker_killed_mid_upload_then_retried(emulator, make_conn, tmp_path, fi
         f"imports_submitted={figure['submitted']} abandoned={figure['abandoned']}"
     )
     assert figure["abandoned"] == 1
+
+
+def test_error_file_on_another_host_is_fetched_without_the_token(emulator, make_conn, tmp_path, figures):
+    """Pardot answers the errors download with a redirect to the stored file: followed once, and the
+    access token (and business unit) go only to the Pardot host."""
+    from _faultkit import ForeignServer, ForwardingProxy
+
+    from airflow_provider_pardot.hooks.pardot import PardotHook
+
+    emulator.config(import_polls=0)
+    with (
+        ForeignServer() as foreign,
+        ForwardingProxy(emulator.url, redirect_to=foreign.url, redirect_match="/errors") as pardot,
+    ):
+        make_conn(host=pardot.url)
+        hook = PardotHook()
+        import_id = hook.create_import(createOnNoMatch=True)["id"]
+        hook.add_import_batch(import_id, b"email,matchEmail,campaignId\nbad,bad,1001\n")
+        hook.submit_import(import_id)
+        assert hook.get_import(import_id)["errorCount"] == 1
+        rows = list(hook.iter_import_errors(import_id))
+    figures(
+        f"SECURITY import_errors_redirect: foreign_requests={len(foreign.hits)} "
+        f"with_token={sum(1 for h in foreign.hits if h['authorization'])}"
+    )
+    assert rows == [{"id": "1", "name": "stolen"}]  # what the foreign host served
+    (hit,) = foreign.hits
+    assert hit["authorization"] is None
+    assert not {k.lower() for k in hit["headers"]} & {"pardot-business-unit-id", "x-return-api-usage"}
