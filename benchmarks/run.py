@@ -1,8 +1,9 @@
 """Run every benchmark against the Pardot emulator and write benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py [--repeats N] [--only query,export,parse,trigger,v5]
+    .venv/bin/python benchmarks/run.py [--repeats N] [--only query,export,parse,trigger,v5,import]
 
-``--only v5`` (the v5 object queries, ~6 min) rewrites only its own section of RESULTS.md.
+``--only v5`` (the v5 object queries, ~6 min) and ``--only import`` (imports, ~5 min) rewrite only
+their own section of RESULTS.md.
 
 Each measured client runs in a fresh subprocess; its peak RSS and CPU time come from
 ``os.wait4`` (the child's own rusage). Results are medians over the repeats. See

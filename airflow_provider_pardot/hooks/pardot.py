@@ -74,7 +74,7 @@ DOWNLOAD_CHUNK = 1024 * 1024
 
 class PardotHook(BaseHook):
     """
-    Interact with Salesforce Pardot (Account Engagement) through its v3/v4 and Export APIs.
+    Interact with Salesforce Pardot (Account Engagement) through its v3/v4, v5, Export and Import APIs.
 
     The hook owns authentication (Salesforce OAuth, with the ``Pardot-Business-Unit-Id`` header on
     every request), Pardot's response quirks, errors, retries and rate limits. Failures raise
