@@ -199,3 +199,27 @@ def test_deferrable_waits_in_the_trigger(pardot, tmp_path, context):
     fresh = _op(source, deferrable=True, add_to_lists=[LIST_A])
     result = fresh.execute_complete(context, event.payload)
     assert (result["rows"], result["created"], result["errors"]) == (3, 3, 0)
+
+
+def test_restore_deleted_brings_back_recycled_prospects(pardot, tmp_path, context):
+    recycled = pardot.records("prospect")[:2]
+    pardot.mutate("prospect", delete=recycled)
+    source = write_csv(tmp_path / "back.csv", ["prospect_id", "last_name"], [[i, "Restored"] for i in recycled])
+    columns = {"prospect_id": "matchId", "last_name": "lastName"}
+
+    refused = _op(source, columns=columns, create_on_no_match=False, max_error_rate=1).execute(context)
+    assert (refused["updated"], refused["errors"]) == (0, 2)
+    errors = list(csv.DictReader(io.StringIO((tmp_path / "back.pardot-errors.csv").read_text())))
+    assert all("Archived" in e["error"] for e in errors)
+
+    restored = _op(source, columns=columns, create_on_no_match=False, restore_deleted=True).execute(context)
+    assert (restored["updated"], restored["errors"]) == (2, 0)
+    assert set(recycled) <= set(pardot.records("prospect"))
+
+
+def test_without_waiting_returns_the_submitted_imports(pardot, tmp_path, context):
+    source = write_csv(tmp_path / "audience.csv", HEADER, audience(4))
+    result = _op(source, wait_for_completion=False).execute(context)
+    assert (result["rows"], result["created"], result["errors"]) == (4, None, None)
+    assert [i["id"] for i in imports_of(pardot)] == result["import_ids"]
+    assert [r["method"] for r in api_log(pardot, "/api/v5/imports")] == ["POST", "POST", "PATCH"]
