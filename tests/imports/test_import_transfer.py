@@ -204,7 +204,9 @@ def test_deferrable_waits_in_the_trigger(pardot, tmp_path, context):
 def test_restore_deleted_brings_back_recycled_prospects(pardot, tmp_path, context):
     recycled = pardot.records("prospect")[:2]
     pardot.mutate("prospect", delete=recycled)
-    source = write_csv(tmp_path / "back.csv", ["prospect_id", "last_name"], [[i, "Restored"] for i in recycled])
+    source = write_csv(
+        tmp_path / "back.csv", ["prospect_id", "last_name"], [[i, "Restored"] for i in recycled]
+    )
     columns = {"prospect_id": "matchId", "last_name": "lastName"}
 
     refused = _op(source, columns=columns, create_on_no_match=False, max_error_rate=1).execute(context)
