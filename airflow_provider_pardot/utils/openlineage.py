@@ -248,7 +248,8 @@ class ImportDelivery:
         """The extra of the run's asset events."""
         result = self.result or {}
         return {
-            "import_ids": self.import_ids,
+            # a tuple: Airflow 2.11 hashes an event's extra values (it is stored as a JSON list)
+            "import_ids": tuple(self.import_ids),
             "rows": self.rows,
             "created": result.get("created"),
             "updated": result.get("updated"),
