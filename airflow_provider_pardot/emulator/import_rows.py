@@ -201,12 +201,17 @@ class Index:
             self.add_prospect(r)
         self.members = {(m["list_id"], m["prospect_id"]): m for m in store.tables["listMembership"].rows}
 
+    def forget_email(self, r: dict) -> None:
+        key = (r.get("email") or "").lower()
+        self.by_email[key] = [x for x in self.by_email.get(key, []) if x is not r]
+
     def add_prospect(self, r: dict) -> None:
-        if r.get("email"):
-            self.by_email.setdefault(r["email"].lower(), []).append(r)
-        for col in SF_COLUMNS:
-            if r.get(col):
-                self.by_sfid.setdefault(str(r[col]), []).append(r)
+        keys = [(self.by_email, r["email"].lower())] if r.get("email") else []
+        keys += [(self.by_sfid, str(r[col])) for col in SF_COLUMNS if r.get(col)]
+        for index, key in keys:
+            same = index.setdefault(key, [])
+            if not any(x is r for x in same):
+                same.append(r)
 
     def find(self, column: str, value: str) -> list[dict]:
         if column == "matchId":
@@ -278,11 +283,13 @@ def _update(index: Index, prospect: dict, row: Row, options: Options) -> None:
     prospect["_deleted"] = False
     for name, value in row.values.items():
         if options.overwrite(name) or _current(prospect, name) is None:
+            if name == "email":
+                index.forget_email(prospect)
             _set(store, prospect, name, value)
     for name in row.blanks:
         if options.null_overwrite(name):
             _set(store, prospect, name, None)
-    if row.values.get("email"):
+    if "email" in row.values:
         index.add_prospect(prospect)
     prospect["updated_at"] = fmt(utcnow())
 

@@ -10,7 +10,7 @@
   ``import_final_status`` (``Complete``, ``Failed`` or ``Cancelled``) is where processing ends;
   ``Failed`` and ``Cancelled`` imports apply nothing.
 * Expiry: an ``Open`` import expires ``import_open_expiry_seconds`` after creation (24 h; it then
-  never imports anything), any other ``import_expiry_seconds`` after it (7 days).
+  never imports anything), a finished one ``import_expiry_seconds`` after it finished (7 days).
 * Limits: ``import_batch_daily_limit`` batches a day (error 164), counted on every batch accepted.
 * Errors: rejected rows are written to a CSV file (the caller's header and row, plus ``errorType``
   and ``errorMessage``); ``GET .../errors`` answers 302 to it, served without authentication at
@@ -27,6 +27,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -86,6 +87,7 @@ class Import:
     pinned: bool = False
     #: where processing ends (``import_final_status`` when it was submitted)
     final: str = "Complete"
+    apply_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.updated = self.created
@@ -170,8 +172,9 @@ def read_csv(data: bytes) -> tuple[list[str], int]:
 
 
 def the_file(parts: list[multipart.Part], required: bool) -> bytes | None:
-    """The one file of a request: the part named ``file`` (any case) and any other file part."""
-    files = [p for p in parts if p.is_file or p.name.lower() == "file"]
+    """The one file of a request: the part named ``file`` (any case) and any other file part
+    but ``input`` (which some clients send as a JSON file)."""
+    files = [p for p in parts if p.name.lower() != "input" and (p.is_file or p.name.lower() == "file")]
     if len(files) > 1:
         raise PardotError(163)
     if not files and required:
@@ -392,17 +395,20 @@ class Imports(Worker):
 
     def apply(self, imp: Import) -> None:
         """Apply a submitted import's rows to the store (once), and write its error file."""
-        outcome = import_rows.Outcome()
-        try:
-            if imp.final == "Complete" and not imp.applied:
-                outcome = self._apply_batches(imp, imp.header)
-        except Exception as exc:  # pragma: no cover - a bug or a full disk: Pardot's Failed
-            self.emu.log(f"import {imp.id} failed: {exc!r}")
-            imp.final = "Failed"
-        with self.cond:
-            imp.outcome = outcome if imp.final == "Complete" else None
-            imp.applied = True
-            self.cond.notify_all()
+        with imp.apply_lock:  # the worker and a forced Complete may both get here
+            if imp.applied:
+                return
+            outcome = import_rows.Outcome()
+            try:
+                if imp.final == "Complete":
+                    outcome = self._apply_batches(imp, imp.header)
+            except Exception as exc:  # pragma: no cover - a bug or a full disk: Pardot's Failed
+                self.emu.log(f"import {imp.id} failed: {exc!r}")
+                imp.final = "Failed"
+            with self.cond:
+                imp.outcome = outcome if imp.final == "Complete" else None
+                imp.applied = True
+                self.cond.notify_all()
 
     def errors_path(self, imp: Import) -> str:
         return os.path.join(self.root, str(imp.id), f"errors-{imp.errors_key}.csv")

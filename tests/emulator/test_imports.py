@@ -526,3 +526,29 @@ def test_forced_complete_without_batches(api, emulator):
     iid = new_import(api)
     assert control(emulator, iid, status="Complete")["createdCount"] == 0
     assert errors_csv(api, iid) == []
+
+
+def test_an_email_change_moves_the_match(api, emulator):
+    one = emulator.records("prospect")[0]
+    iid, rec = run(api, f"matchId,email\n{one},renamed@example.com\n")
+    iid, rec = run(api, "matchEmail,firstName\nprospect1@example.com,Old\nrenamed@example.com,New\n")
+    assert (rec["updatedCount"], rec["errorCount"]) == (1, 1)
+    assert prospects(api, idList=str(one))[0]["firstName"] == "New"
+
+
+def test_input_part_sent_as_a_file(api, emulator):
+    files = {
+        "input": ("input.json", json.dumps({**UPSERT, "status": "Ready"}), "application/json"),
+        "file": ("a.csv", "matchId,company\n20001,Filed\n", "text/csv"),
+    }
+    r = api.s.post(api.url + BASE, files=files, headers=api.headers())
+    assert r.status_code == 201, r.text
+    assert finish(api, r.json()["id"])["updatedCount"] == 1
+
+
+def test_the_request_log_keeps_a_batch_size_not_its_content(api, emulator):
+    iid, text = new_import(api), "matchId,company\n20001,Secret Co\n"
+    batch(api, iid, text)
+    entry = next(e for e in emulator.requests() if e["path"].endswith("/batches"))
+    assert entry["form"] == {"file": [f"<file 'batch.csv', {len(text)} bytes>"]}
+    assert entry["status"] == 204
