@@ -6,13 +6,12 @@
 from __future__ import annotations
 
 import math
-import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH, Emulator, airflow_env, log, median, run_measured
+from common import BENCH, Emulator, airflow_env, log, median, run_measured, splice_section
 
 PY = sys.executable
 V5_RECORDS = 50_000
@@ -165,7 +164,4 @@ def report_v5(v: dict) -> list[str]:
 
 def splice(existing: str, section: str) -> str:
     """Put ``section`` in place of the v5 section of ``existing`` (or at its end)."""
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(existing):
-        return pattern.sub(lambda _: section, existing)
-    return existing.rstrip("\n") + "\n\n" + section + "\n"
+    return splice_section(existing, section, BEGIN, END)

@@ -543,7 +543,7 @@ def _shaped(page: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any
     Pardot answers the fields in its own order, and ``id`` also when the caller did not ask for it
     (the paging needs it): a page whose first record has exactly those keys is put in order by one
     comprehension a record; anything else (related objects, a field missing) goes through
-    :func:`~airflow_provider_pardot.utils.v5.shape`.
+    :func:`~airflow_provider_pardot.api.v5.shape`.
     """
     keys = list(page[0])
     if keys == fields:
