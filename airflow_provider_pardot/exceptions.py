@@ -101,3 +101,10 @@ class PardotConnectionNotFoundError(PardotValidationError, AirflowNotFoundExcept
             "pardot_conn_id to an existing Pardot connection: the example DAGs take it as the DAG param "
             "pardot_conn_id (in the Trigger form). The task is not retried: no retry can find it."
         )
+class PardotImportError(PardotApiError, AirflowFailException):
+    """
+    A Pardot import failed, was cancelled or expired, or rejected more rows than allowed.
+
+    Also an :class:`AirflowFailException`: running the task again cannot change the outcome (a
+    data problem, or an import Pardot gave up on), so the task fails at once.
+    """

@@ -155,14 +155,29 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.sensors.export"]}],
-        "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.triggers.export"]}],
+        "sensors": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [f"{_PACKAGE}.sensors.export", f"{_PACKAGE}.sensors.imports"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [f"{_PACKAGE}.triggers.export", f"{_PACKAGE}.triggers.imports"],
+            }
+        ],
         "transfers": [
             {
                 "source-integration-name": _INTEGRATION,
                 "target-integration-name": "Common IO",
                 "python-module": f"{_PACKAGE}.transfers.pardot_to_object_storage",
-            }
+            },
+            {
+                "source-integration-name": "Common IO",
+                "target-integration-name": _INTEGRATION,
+                "python-module": f"{_PACKAGE}.transfers.object_storage_to_pardot",
+            },
         ],
         "connection-types": [
             {

@@ -221,3 +221,13 @@ def median(values):
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def splice_section(existing: str, section: str, begin: str, end: str) -> str:
+    """Put ``section`` in place of the part of ``existing`` between ``begin`` and ``end`` (or at its end)."""
+    import re
+
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(existing):
+        return pattern.sub(lambda _: section, existing)
+    return existing.rstrip("\n") + "\n\n" + section + "\n"

@@ -1,8 +1,9 @@
 """Run every benchmark against the Pardot emulator and write benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py [--repeats N] [--only query,export,parse,trigger,v5]
+    .venv/bin/python benchmarks/run.py [--repeats N] [--only query,export,parse,trigger,v5,import]
 
-``--only v5`` (the v5 object queries, ~6 min) rewrites only its own section of RESULTS.md.
+``--only v5`` (the v5 object queries, ~6 min) and ``--only import`` (imports, ~5 min) rewrite only
+their own section of RESULTS.md.
 
 Each measured client runs in a fresh subprocess; its peak RSS and CPU time come from
 ``os.wait4`` (the child's own rusage). Results are medians over the repeats. See
@@ -39,7 +40,9 @@ from common import (
     run_measured,
     trusting,
 )
-from v5_bench import LATENCY_MS, bench_v5, report_v5, splice
+from import_bench import bench_import, report_import
+from import_bench import splice as splice_import
+from v5_bench import END, LATENCY_MS, bench_v5, report_v5, splice
 
 PY = sys.executable
 MIB = 1 << 20
@@ -739,6 +742,8 @@ def report(results: dict, info: dict, command: str, started: float, load_start: 
         ]
     if results.get("v5"):
         lines += report_v5(results["v5"])
+    if "import" in results:
+        lines += ["", *report_import(results["import"])]
     return "\n".join(lines)
 
 
@@ -766,7 +771,8 @@ def main() -> int:
         default=1,
         help="naive pandas runs per export size (each takes ~1 min per 256 MiB)",
     )
-    parser.add_argument("--only", default="query,export,parse,trigger,v5")
+    parser.add_argument("--only", default="query,export,parse,trigger,v5,import")
+    parser.add_argument("--import-repeats", type=int, default=3)
     parser.add_argument("--v5-repeats", type=int, default=3)
     parser.add_argument("--latency-ms", type=int, default=LATENCY_MS, help="v5 section: emulator latency")
     parser.add_argument("--triggers", type=int, default=500)
@@ -784,7 +790,7 @@ def main() -> int:
         f"Airflow {info['airflow']}; load {load_start}"
     )
     results: dict = {}
-    scratch = scratch_root() if "export" in only else None
+    scratch = scratch_root() if only & {"export", "import"} else None
     try:
         if "parse" in only:
             results["parse"] = bench_parse(args.parse_repeats)
@@ -803,6 +809,9 @@ def main() -> int:
             results["trigger"] = bench_trigger(args.repeats, args.triggers, args.poll)
         if "v5" in only:
             results["v5"] = bench_v5(args.v5_repeats, args.latency_ms)
+        if "import" in only:
+            assert scratch is not None
+            results["import"] = bench_import(args.import_repeats, scratch)
     finally:
         if scratch is not None and not os.environ.get("BENCH_SCRATCH"):
             shutil.rmtree(scratch, ignore_errors=True)
@@ -811,10 +820,19 @@ def main() -> int:
     text = report(results, info, command.replace(" )", ")"), started, load_start)
     output = Path(args.output)
     if only == {"v5"} and output.exists():  # the other sections stay as they were
-        section = "\n".join(report_v5(results["v5"]))
-        text = splice(
+        note = (
+            f"v5 section: `{command.replace(' )', ')')}`, {time.strftime('%Y-%m-%d %H:%M %Z')}, "
+            f"load average {load_start}."
+        )
+        # the note goes inside the section, so the next run replaces it too
+        section = "\n".join(report_v5(results["v5"])).replace(END, f"{note}\n\n{END}")
+        text = splice(output.read_text(), section)
+    if only == {"import"} and output.exists():  # the other sections stay as they were
+        section = "\n".join(report_import(results["import"]))
+        stamp = time.strftime("%Y-%m-%d %H:%M %Z")
+        text = splice_import(
             output.read_text(),
-            f"{section}\n\nv5 section: `{command.replace(' )', ')')}`, {time.strftime('%Y-%m-%d %H:%M %Z')}, load average {load_start}.",
+            f"{section}\n\nImport section: `{command.replace(' )', ')')}`, {stamp}, load average {load_start}.",
         )
     output.write_text(text + "\n")
     print(text)

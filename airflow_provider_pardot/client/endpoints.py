@@ -71,6 +71,20 @@ def export_path(api_version: int, operation: str, export_id: int | str | None = 
     return f"{path}/do/cancel" if operation == "cancel" else path
 
 
+# Import API (v5 only) --------------------------------------------------------------------------------
+V5_IMPORTS = "/api/v5/imports"
+
+
+def import_path(import_id: int | str | None = None, resource: str | None = None) -> str:
+    """``/api/v5/imports[/{id}[/{resource}]]``: create and query, read and submit, ``batches``, ``errors``."""
+    path = V5_IMPORTS
+    if import_id is not None:
+        path += f"/{quote(str(import_id), safe='')}"
+        if resource is not None:
+            path += f"/{resource}"
+    return path
+
+
 # Emails ----------------------------------------------------------------------------------------------
 def email_send_path(version: int, *, prospect_id=None, prospect_email: str | None = None) -> str:
     if prospect_id is not None:

@@ -69,3 +69,22 @@ def form_values(params: dict[str, Any], booleans: Collection[str] = ()) -> dict[
         else:
             out[key] = value
     return out
+
+
+def multipart_file(part: str, filename: str, data: bytes, content_type: str) -> tuple[bytes, str]:
+    """
+    A ``multipart/form-data`` body holding one file part, and its ``Content-Type`` header.
+
+    Built with one copy of ``data`` (a 10 MB import batch is not copied three times over, as a
+    general-purpose encoder does).
+    """
+    import secrets
+
+    boundary = f"pardot-{secrets.token_hex(16)}"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{part}"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
+    return b"".join(
+        (head, data, f"\r\n--{boundary}--\r\n".encode())
+    ), f"multipart/form-data; boundary={boundary}"

@@ -258,8 +258,19 @@ class Exchange:
             if delay:
                 yield Pause(delay)
 
+    @property
+    def to_pardot(self) -> bool:
+        """Whether the request goes to the connection's Pardot host (the only host that gets the token)."""
+        return urlsplit(self.url).netloc.lower() == self.config.api_netloc
+
     def headers(self, token: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """The headers every attempt carries (the token, the business unit, the usage request)."""
+        """
+        The headers every attempt carries (the token, the business unit, the usage request).
+
+        A request to any other host (a file Pardot redirects to) carries none of them.
+        """
+        if not self.to_pardot:
+            return {"Accept": "*/*", **(extra or {})}
         return {
             "Authorization": f"Bearer {token}",
             "Pardot-Business-Unit-Id": self.config.business_unit_id,

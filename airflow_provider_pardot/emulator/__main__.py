@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="OBJECT=N",
         help="seed N records of OBJECT (repeatable), e.g. --records visitorActivity=100000",
     )
+    p.add_argument(
+        "--id-layout",
+        choices=("even", "clustered"),
+        default="even",
+        help="seeded ids 1-3 apart (even), or nine in ten in the last 3%% of the id span (clustered)",
+    )
     a = p.parse_args(argv)
     if (a.tls_cert is None) != (a.tls_key is None):
         p.error("--tls-cert and --tls-key go together")
@@ -87,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         v5_token_ttl=a.v5_token_ttl,
         latency_ms=a.latency_ms,
         counts=counts,
+        id_layout=a.id_layout,
     )
     ids = server.emu.identities
     banner = [

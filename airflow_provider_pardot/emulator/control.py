@@ -57,7 +57,8 @@ def config(h: Handler, c: Call) -> None:
 
 
 def seed(h: Handler, c: Call) -> None:
-    h.send_json(200, {"counts": h.emu.reseed(_data(c))})
+    counts = h.emu.reseed(_data(c))
+    h.send_json(200, {"counts": counts, "id_layout": h.emu.store.id_layout})
 
 
 def expire_tokens(h: Handler, c: Call) -> None:

@@ -398,6 +398,7 @@ class Handler(BaseHTTPRequestHandler):
                     emu.in_flight -= 1
                 else:
                     emu.max_in_flight = max(emu.max_in_flight, emu.in_flight)
+                    self._note_in_flight(emu)
         if over_daily:
             return self.fail(PardotError(122))
         if too_many:
@@ -415,6 +416,18 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with emu.lock:
                 emu.in_flight -= 1
+                if self._entry is not None and self._entry in emu.flying:
+                    emu.flying.remove(self._entry)
+
+    def _note_in_flight(self, emu) -> None:
+        """Log how many requests were in flight as this one began, and the most while each was (lock held)."""
+        entry = self._entry
+        if entry is None:
+            return
+        entry["in_flight"] = entry["in_flight_peak"] = emu.in_flight
+        emu.flying.append(entry)
+        for other in emu.flying:
+            other["in_flight_peak"] = max(other["in_flight_peak"], emu.in_flight)
 
     def _call_api(self, path: str, query: dict, params: dict, body: bytes) -> None:
         found = routes.resolve(self.command, path)  # raises 94, 88, 198 (v3/v4 paths)
@@ -491,8 +504,8 @@ class EmulatorServer:
     """``EmulatorServer(host="127.0.0.1", port=0, **options).start()`` -> port; ``.url``; ``.stop()``.
 
     Options: seed, strict_auth, legacy_auth, daily_limit, export_delay, data_dir, quiet,
-    jwt_public_key, tls_cert, tls_key, v5_record_cap, v5_token_ttl, latency_ms and counts (record
-    counts by object, e.g. ``{"visitorActivity": 100_000}``). With ``tls_cert`` and ``tls_key`` (PEM files) the
+    jwt_public_key, tls_cert, tls_key, v5_record_cap, v5_token_ttl, latency_ms, counts (record
+    counts by object, e.g. ``{"visitorActivity": 100_000}``) and id_layout (``even`` or ``clustered``). With ``tls_cert`` and ``tls_key`` (PEM files) the
     listening socket is wrapped in TLS and every URL (``url``, ``resultRefs``, ``instance_url``) is
     ``https://``; without them it is plain HTTP.
     """
@@ -516,6 +529,7 @@ class EmulatorServer:
         v5_token_ttl: float = 4 * 3600.0,
         latency_ms: float = 0.0,
         counts: dict | None = None,
+        id_layout: str = "even",
     ):
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("tls_cert and tls_key go together")
@@ -539,6 +553,7 @@ class EmulatorServer:
             v5_token_ttl=v5_token_ttl,
             latency_ms=latency_ms,
             counts=counts,
+            id_layout=id_layout,
         )
         self.httpd = _Server((host, port), Handler)
         if tls is not None:

@@ -65,8 +65,11 @@ class Emulator:
         v5_token_ttl: float = 4 * 3600.0,
         latency_ms: float = 0.0,
         counts: dict | None = None,
+        id_layout: str = "even",
     ):
         self.seed = seed
+        #: start-up id layout (``--id-layout``); reset regenerates with it
+        self.id_layout = id_layout
         self.quiet = quiet
         self.data_dir = data_dir
         self.identities = identities(seed)
@@ -102,7 +105,7 @@ class Emulator:
         self.lock = threading.Lock()
         #: start-up record counts (``--records``); reset regenerates these
         self.counts = self._canonical_counts(counts or {})
-        self.store = Store(seed, self.counts)
+        self.store = Store(seed, self.counts, id_layout)
         self.auth = Auth(self)
         self.faults = Faults(seed)
         self._zero()
@@ -112,6 +115,8 @@ class Emulator:
     def _zero(self) -> None:
         self.requests = 0
         self.in_flight = 0
+        #: the log entries of the API requests in flight (``in_flight_peak`` is kept up to date)
+        self.flying: list[dict] = []
         self.max_in_flight = 0
         self.max_attempted_in_flight = 0
         self.daily_used = 0
@@ -127,7 +132,7 @@ class Emulator:
         self.imports.reset()
         with self.lock:
             self.config = dict(self.defaults)
-            self.store = Store(self.seed, self.counts)
+            self.store = Store(self.seed, self.counts, self.id_layout)
             self._zero()
         self.auth.reset()
         self.faults.reset()
@@ -167,9 +172,12 @@ class Emulator:
         return canon
 
     def reseed(self, counts: dict) -> dict:
+        """Regenerate the data with ``counts`` merged in; ``id_layout`` among them changes the layout."""
+        counts = dict(counts)
+        layout = counts.pop("id_layout", None) or self.store.id_layout
         merged = dict(self.store.counts)
         merged.update(self._canonical_counts(counts))
-        store = Store(self.seed, merged)
+        store = Store(self.seed, merged, layout)
         with self.lock:
             self.store = store
         return store.counts

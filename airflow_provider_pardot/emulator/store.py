@@ -43,6 +43,14 @@ ID_BASE = {
 }
 
 OBJECT_NAMES = list(DEFAULT_COUNTS)
+
+#: How seeded ids are laid out over their span (``--id-layout``): ``even`` steps 1 to 3 between
+#: neighbours; ``clustered`` puts the first tenth of the records far apart (steps of 1 to 1,201,
+#: 601 on average) and the other nine tenths 1 to 3 apart, so nine records in ten sit in the last
+#: 3% of the span, as on an account whose records came mostly in one recent burst.
+ID_LAYOUTS = ("even", "clustered")
+SPARSE_SHARE = 10  # one record in SPARSE_SHARE is in the sparse part of a clustered layout
+SPARSE_STEP = 1201
 _CANON = {n.lower(): n for n in OBJECT_NAMES}
 
 
@@ -141,8 +149,11 @@ def _spread(rng: random.Random, n: int, start: dt.datetime, end: dt.datetime) ->
 
 
 class Store:
-    def __init__(self, seed: int = 42, counts: dict | None = None):
+    def __init__(self, seed: int = 42, counts: dict | None = None, id_layout: str = "even"):
+        if id_layout not in ID_LAYOUTS:
+            raise ValueError(f"id_layout must be one of {', '.join(ID_LAYOUTS)}, not {id_layout!r}")
         self.seed = seed
+        self.id_layout = id_layout
         self.counts = dict(DEFAULT_COUNTS)
         if counts:
             self.counts.update(counts)
@@ -160,10 +171,11 @@ class Store:
     def _ids_and_times(self, name: str, rng: random.Random):
         n = self.counts[name]
         times = _spread(rng, n, self.start, self.anchor - dt.timedelta(hours=1))
+        sparse = n // SPARSE_SHARE if self.id_layout == "clustered" else 0
         ids, cur = [], ID_BASE[name]
-        for _ in range(n):
+        for k in range(n):
             ids.append(cur)
-            cur += rng.randint(1, 3)
+            cur += rng.randint(1, SPARSE_STEP if k < sparse else 3)
         return ids, times
 
     def _updated(self, rng: random.Random, created: dt.datetime) -> dt.datetime:

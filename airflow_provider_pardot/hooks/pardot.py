@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import threading
 import time
 import weakref
@@ -18,11 +20,18 @@ from airflow_provider_pardot.api.criteria import validate_query
 from airflow_provider_pardot.api.emails import send_params, validate_list_send, validate_one_to_one_send
 from airflow_provider_pardot.api.exports import export_call, export_create_body, validate_export
 from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID, require_id
+from airflow_provider_pardot.api.imports import (
+    IMPORT_FIELDS,
+    PROSPECTS_OBJECT,
+    READY,
+    import_create_body,
+    normalise_import,
+)
 from airflow_provider_pardot.api.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
 from airflow_provider_pardot.client import endpoints, responses
 from airflow_provider_pardot.client.auth import token_request
 from airflow_provider_pardot.client.connection import SECRET_EXTRAS, PardotConnectionConfig, build_config
-from airflow_provider_pardot.client.form import form_values
+from airflow_provider_pardot.client.form import form_values, multipart_file
 from airflow_provider_pardot.client.pipeline import (
     TOKEN,
     Attempt,
@@ -41,7 +50,8 @@ from airflow_provider_pardot.exceptions import (
     PardotConnectionNotFoundError,
     PardotValidationError,
 )
-from airflow_provider_pardot.lineage.openlineage import ExportObjects, report_hook_input
+from airflow_provider_pardot.files.streams import ChunkStream
+from airflow_provider_pardot.lineage.openlineage import ExportObjects, report_hook_input, report_hook_output
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -196,13 +206,14 @@ class PardotHook(BaseHook):
         path: str,
         *,
         params: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
+        data: dict[str, Any] | bytes | None = None,
         json: Any = None,
         idempotent: bool | None = None,
         stream: bool = False,
         action: str | None = None,
         slot_held: bool = False,
         headers: dict[str, str] | None = None,
+        redirect: bool = False,
     ) -> Reply:
         """
         Send one request to Pardot with auth, retries, the in-flight cap and the budget check.
@@ -215,9 +226,12 @@ class PardotHook(BaseHook):
         :param idempotent: whether the request may be repeated (defaults to ``method == "GET"``)
         :param action: what the request does, for messages about requests that may have happened
         :param slot_held: the caller already holds one of the hook's five in-flight slots
+        :param redirect: return a redirect (its ``Location`` is the caller's to follow) instead of
+            failing on it
         """
         exchange = Exchange.start(self.config, method, path, idempotent=idempotent, action=action)
         body = {"params": params, "data": data, "json": json}
+        options: dict[str, Any] = {"stream": stream, "slot_held": slot_held, "headers": headers, "redirect": redirect}
         steps = exchange.attempts(self.log)
         answer: Any = None  # what the last step asked for
         while not isinstance(step := steps.send(answer), Reply):
@@ -227,7 +241,7 @@ class PardotHook(BaseHook):
                 answer = None
                 time.sleep(step.seconds)
             else:
-                answer = self._send_once(exchange, step, body, stream, slot_held, headers)
+                answer = self._send_once(exchange, step, body, **options)
         return step
 
     def _send_once(
@@ -238,6 +252,7 @@ class PardotHook(BaseHook):
         stream: bool,
         slot_held: bool,
         headers: dict[str, str] | None,
+        redirect: bool,
     ) -> Reply | SendFailed:
         """Send one attempt over requests: its :class:`Reply`, or how it failed."""
         import requests
@@ -256,7 +271,9 @@ class PardotHook(BaseHook):
                 )
             except requests.RequestException as err:
                 return exchange.transport_failed(_failure_of(err), err)
-            if stream and response.status_code < 300 and "json" not in response.headers.get("Content-Type", ""):
+            if (redirect and response.is_redirect) or (
+                stream and response.status_code < 300 and "json" not in response.headers.get("Content-Type", "")
+            ):
                 record_usage(self.config, response.headers)
                 return Reply(response.status_code, response.headers, stream=response)
             try:
@@ -330,7 +347,9 @@ class PardotHook(BaseHook):
         concurrency = v5.validate_concurrency(concurrency)
         max_records = v5.validate_max_records(max_records)
         self._report_input(object_name)
-        return v5_records(self._v5_fetch(object_name), query, concurrency=concurrency, max_records=max_records)
+        return v5_records(
+            self._v5_fetch(object_name), query, concurrency=concurrency, max_records=max_records
+        )
 
     def _v5_fetch(self, object_name: str):
         """``fetch(params) -> V5Page``: one GET on the object's v5 collection."""
@@ -648,9 +667,96 @@ class PardotHook(BaseHook):
             finally:
                 response.close()
 
+    # Imports --------------------------------------------------------------------------------------
+    def create_import(self, **options: Any) -> dict[str, Any]:
+        """
+        Create an Open import of prospects (``POST /api/v5/imports``, an Upsert); return it normalised.
+
+        Nothing is imported until :meth:`submit_import`: an import left Open expires unused.
+
+        :param options: ``createOnNoMatch``, ``restoreDeleted`` (booleans) and ``fields``
+            (per-field ``overwrite`` / ``nullOverwrite``), as Pardot names them
+        """
+        body = import_create_body(**options)
+        response = self.request(
+            "POST",
+            endpoints.import_path(),
+            params={"fields": ",".join(IMPORT_FIELDS)},
+            json=body,
+            idempotent=False,
+            action="Creating a Pardot import",
+        )
+        record = normalise_import(response.body)
+        if record["id"] is None:  # 204: the id is only in the Location header
+            record["id"] = require_id(
+                "the new import's id", response.headers.get("Location", "").rstrip("/").rpartition("/")[2]
+            )
+        return record
+
+    def add_import_batch(self, import_id: int | str, data: bytes) -> None:
+        """
+        Upload one CSV batch (at most 10 MB, header first) to an Open import, as the multipart part ``file``.
+
+        Never repeated after an ambiguous failure (:class:`PardotAmbiguousSendError`): the batch may
+        have landed, and the same rows must not be in the import twice.
+        """
+        import_id = require_id("import_id", import_id)
+        body, content_type = multipart_file("file", "batch.csv", data, "text/csv; charset=utf-8")
+        self.request(
+            "POST",
+            endpoints.import_path(import_id, "batches"),
+            data=body,
+            headers={"Content-Type": content_type},
+            idempotent=False,
+            action=f"Uploading a batch to Pardot import {import_id}",
+        )
+
+    def submit_import(self, import_id: int | str) -> dict[str, Any]:
+        """Submit an Open import for processing (``PATCH`` ``{"status": "Ready"}``); return it normalised."""
+        import_id = require_id("import_id", import_id)
+        body = self.call(
+            "PATCH",
+            endpoints.import_path(import_id),
+            params={"fields": ",".join(IMPORT_FIELDS)},
+            json={"status": READY},
+            idempotent=False,
+            action=f"Submitting Pardot import {import_id}",
+        )
+        self._report_output(PROSPECTS_OBJECT)
+        return normalise_import(body if body else {"id": import_id})
+
+    def get_import(self, import_id: int | str) -> dict[str, Any]:
+        """Return an import's current state, normalised (``status``, counts, ``errorsRef``...)."""
+        import_id = require_id("import_id", import_id)
+        body = self.call("GET", endpoints.import_path(import_id), params={"fields": ",".join(IMPORT_FIELDS)})
+        return normalise_import(body)
+
+    def iter_import_errors(self, import_id: int | str) -> Iterator[dict[str, str]]:
+        """
+        Yield the rows a Complete import rejected, each a dict of the error file's columns (Pardot's reason among them).
+
+        Pardot answers with a redirect to the stored file: the one redirect is followed, and the
+        access token goes along only while the file is on the Pardot host.
+        """
+        import_id = require_id("import_id", import_id)
+        path = endpoints.import_path(import_id, "errors")
+        reply = self.request("GET", path, stream=True, redirect=True)
+        if reply.stream.is_redirect:
+            url = urljoin(reply.stream.url, reply.headers.get("Location", ""))
+            reply.stream.close()
+            chunks: Iterator[bytes] = self._stream(url, DOWNLOAD_CHUNK)
+        else:
+            chunks = _closing_chunks(reply.stream)
+        text = io.TextIOWrapper(io.BufferedReader(ChunkStream(chunks)), encoding="utf-8-sig", newline="")
+        yield from csv.DictReader(text)
+
     def _report_input(self, object_name: str | None) -> None:
         """Hook lineage: this hook reads ``object_name`` (``pardot://<business unit>/<object>``)."""
         report_hook_input(self, self.config.business_unit_id, object_name)
+
+    def _report_output(self, object_name: str) -> None:
+        """Hook lineage: this hook writes ``object_name`` (``pardot://<business unit>/<object>``)."""
+        report_hook_output(self, self.config.business_unit_id, object_name)
 
     # Connection test ------------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
@@ -812,6 +918,12 @@ class PardotAsyncHook(BaseHook):
         call = export_call((await self.get_config()).export_api_version, "read", export_id)
         return call.answer(await self.call(call.method, call.path, **call.options))
 
+    async def get_import(self, import_id: int | str) -> dict[str, Any]:
+        """Return an import's current state, normalised (as :meth:`PardotHook.get_import`)."""
+        import_id = require_id("import_id", import_id)
+        params = {"fields": ",".join(IMPORT_FIELDS)}
+        return normalise_import(await self.call("GET", endpoints.import_path(import_id), params=params))
+
 
 def config_from_connection(conn: Any, extra: dict[str, Any]) -> PardotConnectionConfig:
     """Validate a ``pardot`` connection and register its secrets with Airflow's masker."""
@@ -830,6 +942,13 @@ def user_agent() -> str:
     from airflow_provider_pardot import __version__
 
     return f"airflow-provider-pardot/{__version__}"
+
+
+def _closing_chunks(response: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from response.iter_content(DOWNLOAD_CHUNK)
+    finally:
+        response.close()
 
 
 def _failure_of(err: requests.RequestException) -> Failure:

@@ -103,6 +103,15 @@ def report_hook_input(hook: Any, business_unit_id: str, object_name: str | None)
     (it is cached); the object-storage writes of the transfers build it anyway, and
     docs/hook.md gives the cost for a task that only reads.
     """
+    _report_hook_asset(hook, business_unit_id, object_name, "add_input_asset")
+
+
+def report_hook_output(hook: Any, business_unit_id: str, object_name: str | None) -> None:
+    """Tell Airflow's hook lineage collector that ``hook`` wrote ``object_name`` (never raises)."""
+    _report_hook_asset(hook, business_unit_id, object_name, "add_output_asset")
+
+
+def _report_hook_asset(hook: Any, business_unit_id: str, object_name: str | None, method: str) -> None:
     if not object_name:
         return
     try:
@@ -110,8 +119,8 @@ def report_hook_input(hook: Any, business_unit_id: str, object_name: str | None)
 
         with _COLLECTOR_LOCK:
             collector = get_hook_lineage_collector()
-        collector.add_input_asset(context=hook, uri=pardot_uri(business_unit_id, object_name))
-    except Exception as err:  # lineage must never fail a read
+        getattr(collector, method)(context=hook, uri=pardot_uri(business_unit_id, object_name))
+    except Exception as err:  # lineage must never fail a request
         log.debug("Could not report hook lineage for %s: %s", object_name, err)
 
 
@@ -175,6 +184,74 @@ class Delivery:
     def extra(self) -> dict[str, Any]:
         """The extra of the run's asset events."""
         return {**self.source, "rows": self.rows, "bytes": self.bytes, "files": self.files, "uri": self.uri}
+
+
+@dataclass
+class ImportDelivery:
+    """One import run, as its lineage and asset events report it: a source in, Pardot objects out."""
+
+    business_unit_id: str
+    #: the source, as Airflow names an ``ObjectStoragePath``
+    namespace: str
+    name: str
+    source_columns: list[str]
+    #: the columns sent, and the Pardot objects they write (``prospects``, ``listMemberships``)
+    columns: list[str]
+    objects: list[str]
+    rows: int
+    import_ids: list[int]
+    result: dict[str, Any] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        business_unit_id: str,
+        source: ObjectStoragePath,
+        source_columns: Sequence[str],
+        columns: Sequence[str],
+        rows: int,
+        import_ids: list[int],
+        result: dict[str, Any] | None = None,
+    ) -> ImportDelivery:
+        from airflow_provider_pardot.api.imports import (
+            LIST_COLUMNS,
+            LIST_MEMBERSHIPS_OBJECT,
+            PROSPECTS_OBJECT,
+        )
+
+        objects = [PROSPECTS_OBJECT]
+        if any(c in LIST_COLUMNS for c in columns):
+            objects.append(LIST_MEMBERSHIPS_OBJECT)
+        namespace, name = storage_name(source)
+        return cls(
+            business_unit_id,
+            namespace,
+            name,
+            list(source_columns),
+            list(columns),
+            objects,
+            rows,
+            import_ids,
+            result,
+        )
+
+    @property
+    def uri(self) -> str:
+        """The asset an ``AssetAlias`` outlet gets an event for: ``pardot://<business unit>/prospects``."""
+        return pardot_uri(self.business_unit_id, self.objects[0])
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The extra of the run's asset events."""
+        result = self.result or {}
+        return {
+            # a tuple: Airflow 2.11 hashes an event's extra values (it is stored as a JSON list)
+            "import_ids": tuple(self.import_ids),
+            "rows": self.rows,
+            "created": result.get("created"),
+            "updated": result.get("updated"),
+            "errors": result.get("errors"),
+        }
 
 
 class CsvColumns:
@@ -265,10 +342,37 @@ def delivery_lineage(delivery: Delivery | None) -> OperatorLineage:
     return OperatorLineage(inputs=inputs, outputs=outputs)
 
 
+def import_lineage(delivery: ImportDelivery | None) -> OperatorLineage:
+    """An import's lineage: the source read (its columns) and the Pardot objects written (rows sent)."""
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    if delivery is None:
+        return OperatorLineage()
+    from airflow.providers.common.compat.openlineage.facet import (
+        InputDataset,
+        OutputDataset,
+        OutputStatisticsOutputDatasetFacet,
+    )
+
+    source = InputDataset(
+        namespace=delivery.namespace, name=delivery.name, facets=_schema(delivery.source_columns)
+    )
+    outputs = [
+        OutputDataset(
+            namespace=pardot_namespace(delivery.business_unit_id),
+            name=object_name,
+            facets=_schema(delivery.columns),
+            outputFacets={"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=delivery.rows)},
+        )
+        for object_name in delivery.objects
+    ]
+    return OperatorLineage(inputs=[source], outputs=outputs)
+
+
 # ---------------------------------------------------------------------------------------------
 # Asset events
 # ---------------------------------------------------------------------------------------------
-def emit_asset_events(task: Any, context: Context, delivery: Delivery) -> None:
+def emit_asset_events(task: Any, context: Context, delivery: Delivery | ImportDelivery) -> None:
     """
     Put the run's figures on the events of the task's outlets.
 

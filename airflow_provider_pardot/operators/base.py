@@ -7,7 +7,8 @@ What every Pardot operator, sensor and transfer shares.
   it fails or defers;
 - :class:`PardotBaseOperator`: the base of the Pardot operators;
 - :class:`PardotExportWaitMixin`: waiting for an export in the triggerer, and the one
-  ``execute_complete`` of the create-export operator and the export sensor.
+  ``execute_complete`` of the create-export operator and the export sensor;
+- :class:`PardotImportWaitMixin`: the same for imports (the import transfer and the import sensor).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
 from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
 from airflow_provider_pardot.client.usage import usage_line
-from airflow_provider_pardot.exceptions import PardotExportError
+from airflow_provider_pardot.exceptions import PardotExportError, PardotImportError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -146,3 +147,91 @@ class PardotExportWaitMixin(PardotHookMixin):
 
         def export_timed_out(self, message: str) -> NoReturn:
             """Fail the task when the trigger gave up waiting."""
+
+
+class PardotImportWaitMixin(PardotHookMixin):
+    """
+    Wait for Pardot imports, on the worker or in the triggerer, and finish the task when they end.
+
+    Shared by :class:`~airflow_provider_pardot.transfers.object_storage_to_pardot.ObjectStorageToPardotOperator`
+    and :class:`~airflow_provider_pardot.sensors.imports.PardotImportSensor`; they say what complete
+    imports return (:meth:`imports_complete`) and what a timeout does (:meth:`imports_timed_out`).
+    """
+
+    if TYPE_CHECKING:
+        defer: Callable[..., NoReturn]
+
+    def read_imports(self, import_ids: list[int], records: dict[str, dict[str, Any]]) -> bool:
+        """
+        Read each unfinished import once into ``records``; return whether all are Complete.
+
+        Raises :class:`~airflow_provider_pardot.exceptions.PardotImportError` when one failed, was
+        cancelled or expired.
+        """
+        from airflow_provider_pardot.api.imports import import_status
+
+        for import_id in import_ids:
+            known = records.get(str(import_id))
+            if known is not None and import_status(known).complete:
+                continue
+            record = records[str(import_id)] = self.hook.get_import(import_id)
+            status = import_status(record)
+            if status.failed:
+                raise PardotImportError(status.message)
+            self.log.info("%s", status.message)
+        return all(import_status(records[str(i)]).complete for i in import_ids)
+
+    def defer_for_imports(
+        self,
+        import_ids: list[int],
+        *,
+        poll_interval: float,
+        timeout: float,
+        state: dict[str, Any] | None = None,
+    ) -> NoReturn:
+        """
+        Hand the waiting to :class:`~airflow_provider_pardot.triggers.imports.PardotImportTrigger`.
+
+        :param state: what :meth:`imports_complete` needs when the task resumes (the trigger carries it)
+        """
+        from airflow_provider_pardot.triggers.imports import PardotImportTrigger
+
+        self.log.info("Waiting for Pardot imports %s in the triggerer", import_ids)
+        self.defer(
+            trigger=PardotImportTrigger(
+                import_ids=import_ids,
+                pardot_conn_id=self.pardot_conn_id,
+                poll_interval=poll_interval,
+                end_time=time.time() + timeout,
+                state=state,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=timeout + max(poll_interval, 60)),
+        )
+
+    @reports_usage
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Finish after the trigger: the task's result, or the import's failure with Pardot's words."""
+        self.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
+        status = event.get("status")
+        message = event.get("message", "")
+        if status == "success":
+            self.log.info("%s", message)
+            records = event.get("imports") or {}
+            records = [records[str(i)] for i in event["import_ids"]]
+            return self.imports_complete(context, records, event.get("state"))
+        if status == "failed":
+            raise PardotImportError(message)
+        if status == "timeout":
+            self.imports_timed_out(message)
+        raise AirflowException(message or f"Unexpected event from the trigger: {event!r}")
+
+    if TYPE_CHECKING:  # each waiting task says these two (the transfer and the sensor)
+
+        def imports_complete(
+            self, context: Context, records: list[dict[str, Any]], state: dict[str, Any] | None
+        ) -> Any:
+            """The task's return value once every import is Complete (``state``: as given when deferring)."""
+
+        def imports_timed_out(self, message: str) -> NoReturn:
+            """Fail the task when waiting gave up."""

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
-from typing import TYPE_CHECKING, Any
-
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from typing import Any
 
 from airflow_provider_pardot.api.exports import ExportOutcome, export_status
 from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
-from airflow_provider_pardot.exceptions import (
-    PardotAuthError,
-    PardotRateLimitError,
-    PardotValidationError,
-)
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-#: Errors that another poll cannot fix: reported at once.
-_FINAL_ERRORS = (PardotAuthError, PardotRateLimitError, PardotValidationError)
+from airflow_provider_pardot.triggers.polling import PardotPollingTrigger
 
 
-class PardotExportTrigger(BaseTrigger):
+class PardotExportTrigger(PardotPollingTrigger):
     """
     Poll a Pardot export asynchronously until it is Complete, fails, expires or time runs out.
 
@@ -64,47 +49,23 @@ class PardotExportTrigger(BaseTrigger):
         max_poll_failures: int = 3,
         cancel_on_kill: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            pardot_conn_id,
+            poll_interval,
+            end_time,
+            timeout=timeout,
+            jitter=jitter,
+            max_poll_failures=max_poll_failures,
+        )
         self.export_id = export_id
-        self.pardot_conn_id = pardot_conn_id
-        self.poll_interval = float(poll_interval)
-        if end_time is None and timeout is not None:
-            end_time = time.time() + float(timeout)
-        self.end_time = end_time
-        self.jitter = jitter
-        self.max_poll_failures = max(int(max_poll_failures), 1)
         self.cancel_on_kill = cancel_on_kill
+        self._export: dict[str, Any] | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Serialise the trigger's arguments and its full class path."""
         return (
             "airflow_provider_pardot.triggers.export.PardotExportTrigger",
-            {
-                "export_id": self.export_id,
-                "pardot_conn_id": self.pardot_conn_id,
-                "poll_interval": self.poll_interval,
-                "end_time": self.end_time,
-                "jitter": self.jitter,
-                "max_poll_failures": self.max_poll_failures,
-                "cancel_on_kill": self.cancel_on_kill,
-            },
-        )
-
-    def _hook(self):
-        from airflow_provider_pardot.hooks.pardot import PardotAsyncHook
-
-        return PardotAsyncHook(pardot_conn_id=self.pardot_conn_id)
-
-    def _event(self, status: str, message: str, export: dict[str, Any] | None, hook: Any) -> TriggerEvent:
-        return TriggerEvent(
-            {
-                "status": status,
-                "export_id": self.export_id,
-                "export": export,
-                "message": message,
-                "requests": getattr(hook, "request_count", 0),
-                "usage": str(hook.last_usage) if hook is not None and hook.last_usage else None,
-            }
+            {"export_id": self.export_id, **self.polling_arguments(), "cancel_on_kill": self.cancel_on_kill},
         )
 
     async def on_kill(self) -> None:
@@ -118,67 +79,21 @@ class PardotExportTrigger(BaseTrigger):
         else:
             self.log.info("Canceled Pardot export %s because its task was killed", self.export_id)
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll the export; yield one event."""
-        hook = None
-        export: dict[str, Any] | None = None
-        try:
-            hook = self._hook()
-            delay = random.uniform(0, self.poll_interval) if self.jitter else 0.0
-            failures = 0
-            while True:
-                if self.end_time is not None:
-                    delay = max(0.0, min(delay, self.end_time - time.time()))
-                if delay:
-                    await asyncio.sleep(delay)
-                polled_at = time.monotonic()
-                read, failures = await self._poll(hook, failures)
-                if read is not None:
-                    export = read
-                    status = export_status(export)
-                    if status.outcome is not ExportOutcome.RUNNING:
-                        outcome = "success" if status.complete else "failed"
-                        yield self._event(outcome, status.message, export, hook)
-                        return
-                    self.log.info("%s", status.message)
-                # a fixed rate: the next poll is one interval after this one began
-                delay = max(0.0, self.poll_interval - (time.monotonic() - polled_at))
-                if self.end_time is not None and time.time() >= self.end_time:
-                    state = export.get("state") if export else "unknown"
-                    yield self._event(
-                        "timeout",
-                        f"Timed out waiting for Pardot export {self.export_id} (last state: {state}).",
-                        export,
-                        hook,
-                    )
-                    return
-        except Exception as err:  # never crash the triggerer
-            yield self._event(
-                "error",
-                f"Could not follow Pardot export {self.export_id}: {type(err).__name__}: {err}",
-                export,
-                hook,
-            )
+    async def check(self, hook: Any) -> tuple[str, str] | None:
+        """Read the export once; ``success`` or ``failed`` once it finished."""
+        self._export = await hook.get_export(self.export_id)
+        status = export_status(self._export)
+        if status.outcome is not ExportOutcome.RUNNING:
+            return ("success" if status.complete else "failed"), status.message
+        self.log.info("%s", status.message)
+        return None
 
-    async def _poll(self, hook: Any, failures: int) -> tuple[dict[str, Any] | None, int]:
-        """
-        Read the export once: ``(export, 0)``, or ``(None, failures + 1)`` after a failure another poll may fix.
+    def payload(self) -> dict[str, Any]:
+        return {"export_id": self.export_id, "export": self._export}
 
-        Raises when it cannot: a final error, or ``max_poll_failures`` failures in a row.
-        """
-        try:
-            return await hook.get_export(self.export_id), 0
-        except _FINAL_ERRORS:
-            raise
-        except Exception as err:
-            failures += 1
-            if failures >= self.max_poll_failures:
-                raise
-            self.log.warning(
-                "Reading Pardot export %s failed (%s); %d of %d failures allowed in a row",
-                self.export_id,
-                err,
-                failures,
-                self.max_poll_failures,
-            )
-            return None, failures
+    def subject(self) -> str:
+        return f"Pardot export {self.export_id}"
+
+    def timeout_message(self) -> str:
+        state = self._export.get("state") if self._export else "unknown"
+        return f"Timed out waiting for Pardot export {self.export_id} (last state: {state})."

@@ -24,6 +24,7 @@ from standalone import EXAMPLE_DAGS, ROOT, VENV_BIN, airflow_major, pardot_conne
 pytestmark = pytest.mark.e2e
 
 EXAMPLE_DAG_IDS = {
+    "example_pardot_audience_import",
     "example_pardot_export",
     "example_pardot_export_consumer",
     "example_pardot_incremental_query",
@@ -49,7 +50,7 @@ def run_dag(airflow_home, emulator, tmp_path):
     """``airflow dags test <dag_id> <date>`` against the (freshly reset) emulator; files go to tmp_path."""
     dest = tmp_path / "out"
 
-    def run(dag_id: str, date: dt.date, **extra_env: str):
+    def run(dag_id: str, date: dt.date, conf: dict | None = None, **extra_env: str):
         env = {
             "AIRFLOW_VAR_PARDOT_EXPORT_DEST": f"file://{dest}",
             "PARDOT_EXAMPLE_POLL_SECONDS": "1",
@@ -60,6 +61,7 @@ def run_dag(airflow_home, emulator, tmp_path):
             connections={"pardot_default": pardot_connection(emulator.url)},
             extra_env=env,
             logical_date=date.isoformat(),
+            conf=conf,
         )
         assert result.succeeded, result.output[-6000:]
         return result
@@ -322,6 +324,44 @@ def test_list_email_dag_sends_and_reports_the_previous_email(run_dag, emulator):
     assert sends[1]["scheduled_time"].startswith(f"{TOMORROW}T09:00:00")
     stats = [r["path"] for r in emulator.requests() if "/do/stats/" in r["path"]]
     assert stats == [f"/api/email/version/4/do/stats/id/{first['email_id']}"], stats
+    assert not emulator.state()["errors"]
+
+
+def test_audience_import_dag_fills_a_new_list_and_mails_it(run_dag, emulator):
+    import_source = ROOT / "example_dags" / "data" / "audience.csv"
+    audience = list(csv.DictReader(io.StringIO(import_source.read_text())))
+    result = run_dag("example_pardot_audience_import", TODAY, conf={"stats_wait_minutes": 0})
+
+    # the new list holds exactly the audience, each person once
+    lists = [
+        r for r in emulator.requests() if r["path"].startswith("/api/list/") and "/do/create" in r["path"]
+    ]
+    assert len(lists) == 1
+    imports = emulator.imports()
+    assert [(i["status"], i["rows"], i["createdCount"], i["errorCount"]) for i in imports] == [
+        ("Complete", len(audience), len(audience), 0)
+    ]
+    people = {
+        p["email"]: p
+        for p in emulator._get("records/prospect", rows=1)["rows"]
+        if p["email"].endswith("@audience.example.com")
+    }
+    assert sorted(people) == sorted(r["email"] for r in audience)
+    assert people[audience[0]["email"]]["first_name"] == audience[0]["first_name"]
+    sends = emulator.sends()
+    assert len(sends) == 1
+    list_id = sends[0]["list_ids"][0]
+    memberships = emulator._get("records/listMembership", rows=1)["rows"]
+    assert {m["prospect_id"] for m in memberships if m["list_id"] == list_id} == {
+        p["id"] for p in people.values()
+    }
+    # the statistics of that email were read; the import took create + batch + submit + reads
+    assert [r["path"] for r in emulator.requests() if "/do/stats/" in r["path"]] == [
+        f"/api/email/version/4/do/stats/id/{sends[0]['email_id']}"
+    ]
+    import_calls = [r for r in emulator.requests() if r["path"].startswith("/api/v5/imports")]
+    assert len([r for r in import_calls if r["method"] != "GET"]) == 3
+    assert "Pardot API:" in result.output
     assert not emulator.state()["errors"]
 
 

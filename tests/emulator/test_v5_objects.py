@@ -418,18 +418,60 @@ def test_sorted_pages_see_records_inserted_between_them(api, emulator):
     assert sorted(seen) == emulator.records("list")
 
 
+def _share_in_top(ids: list[int], fraction: float) -> float:
+    """The share of ``ids`` in the top ``fraction`` of their span."""
+    edge = ids[-1] - (ids[-1] - ids[0]) * fraction
+    return sum(1 for i in ids if i >= edge) / len(ids)
+
+
+def test_clustered_id_layout(api, emulator):
+    even = emulator.records("list")
+    assert _share_in_top(even, 0.03) < 0.1
+    answer = emulator.seed(list=5000, id_layout="clustered")
+    assert answer["id_layout"] == "clustered"
+    ids = emulator.records("list")
+    assert len(ids) == 5000
+    assert ids == sorted(set(ids))
+    assert _share_in_top(ids, 0.03) >= 0.9  # nine in ten in the last 3% of the span
+    assert 1 - _share_in_top(ids, 0.5) >= 0.03  # the first tenth spread over the rest (half below the middle)
+    rows, _ = pull(api, "lists", fields="id", limit=1000)
+    assert [r["id"] for r in rows] == ids
+    emulator.seed(prospect=10)  # a new count keeps the layout
+    assert _share_in_top(emulator.records("list"), 0.03) >= 0.9
+    emulator.reset()
+    assert emulator.records("list") == even
+    with pytest.raises(Exception, match="400"):
+        emulator.seed(id_layout="spiral")
+
+
+def test_request_log_counts_in_flight(api, emulator):
+    emulator.config(latency_ms=300)
+    sessions = [type(api)(emulator.url) for _ in range(3)]
+    for s in sessions:
+        s.token = api.token
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda s: v5(s, "lists", fields="id").status_code, sessions))
+    logged = [r for r in emulator.requests() if r["path"].startswith(V5)][-3:]
+    assert sorted(r["in_flight"] for r in logged) == [1, 2, 3]
+    assert [r["in_flight_peak"] for r in logged] == [3, 3, 3]  # the first one saw the others come
+    v5(api, "lists", fields="id")
+    assert [r for r in emulator.requests() if r["path"].startswith(V5)][-1]["in_flight_peak"] == 1
+
+
 # ---------------------------------------------------------------------------- CLI
 def test_cli_flags_for_benchmarks(tmp_path):
     flags = ["--latency-ms", "5", "--v5-record-cap", "300", "--v5-token-ttl", "60"]
-    flags += ["--records", "visitorActivity=2500", "--records", "lists=40"]
+    flags += ["--records", "visitorActivity=2500", "--records", "lists=40", "--id-layout", "clustered"]
     with EmulatorProcess(*flags, workdir=tmp_path, timeout=60) as process:
         control = EmulatorControl(process.url)
         cfg = control.config()
         assert (cfg["latency_ms"], cfg["v5_record_cap"], cfg["v5_token_ttl"]) == (5.0, 300, 60.0)
         assert len(control.records("visitorActivity")) == 2500
         control.seed(prospects=10)
-        control.reset()  # back to the start-up counts
-        assert len(control.records("lists")) == 40
+        control.reset()  # back to the start-up counts and layout
+        lists = control.records("lists")
+        assert len(lists) == 40
+        assert _share_in_top(lists, 0.05) >= 0.85
         api = Api(control.url)
         api.login()
         rows, pages = pull(api, "visitor-activities", fields="id", limit=100)

@@ -342,7 +342,7 @@ class ForwardingProxy:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _any
+            do_GET = do_POST = do_HEAD = do_PUT = do_PATCH = do_DELETE = _any
 
         self.httpd = _Quiet(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]

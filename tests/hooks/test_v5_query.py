@@ -51,6 +51,17 @@ def threads_named_pardot():
     return [t for t in threading.enumerate() if t.name.startswith("pardot-v5")]
 
 
+def assert_one_error_stops_every_range(emulator, hook, skip: int) -> None:
+    """An error on the query page after ``skip`` others is raised and no thread is left."""
+    emulator.faults(
+        {"match": "^/api/v5/", "kind": "error", "code": 51, "status": 400, "skip": skip, "times": 1}
+    )
+    with pytest.raises(PardotApiError) as err:
+        list(hook.query("lists", fields=["id"], concurrency=5))
+    assert err.value.code == 51
+    assert threads_named_pardot() == []
+
+
 # Validation: refused before anything leaves the machine ------------------------------------------
 class TestValidation:
     @pytest.mark.parametrize(
@@ -363,13 +374,7 @@ class TestConcurrency:
 
     def test_an_error_in_one_range_surfaces_and_stops_the_others(self, emulator, hook):
         emulator.seed(list=9000)
-        emulator.faults(
-            {"match": "^/api/v5/", "kind": "error", "code": 51, "status": 400, "skip": 4, "times": 1}
-        )
-        with pytest.raises(PardotApiError) as err:
-            list(hook.query("lists", fields=["id"], concurrency=5))
-        assert err.value.code == 51
-        assert threads_named_pardot() == []
+        assert_one_error_stops_every_range(emulator, hook, skip=4)
 
     def test_daily_budget_stops_a_parallel_pull(self, emulator, make_conn):
         emulator.seed(list=9000)
@@ -378,6 +383,80 @@ class TestConcurrency:
             list(hook.query("lists", fields=["id"], concurrency=5))
         assert threads_named_pardot() == []
         assert len(v5_requests(emulator)) <= 4 + 5  # the requests already under way when it was reached
+
+
+# Ranges that follow the records ---------------------------------------------------------------------
+def peaks_in_flight(emulator, since: int = 0) -> list[int]:
+    """For each v5 query page of the log, in order, the most requests in flight while it was."""
+    return [r["in_flight_peak"] for r in v5_requests(emulator, since) if "in_flight_peak" in r]
+
+
+class TestClusteredIds:
+    """Nine records in ten in the last 3% of the id span: an equal-width split leaves one range all the work."""
+
+    N = 20_000
+
+    def seed(self, emulator, n: int = N, layout: str = "clustered", latency_ms: float = 40) -> list[int]:
+        emulator.seed(list=n, id_layout=layout)
+        # the latency holds each page in flight, so pages of different ranges overlap
+        emulator.config(latency_ms=latency_ms)
+        emulator.reset_peak()
+        return sorted(emulator.records("list"))
+
+    def test_every_record_once_within_the_call_budget(self, emulator, hook):
+        expected = self.seed(emulator)
+        got = ids_of(hook.query("lists", fields=["id"], concurrency=5))
+        assert sorted(got) == expected
+        assert len(got) == len(set(got))
+        assert len(v5_requests(emulator)) <= -(-self.N // 1000) + 7
+        assert hook.request_count == len(v5_requests(emulator))
+        assert threads_named_pardot() == []
+
+    @pytest.mark.parametrize("layout", ["clustered", "even"])
+    def test_five_slots_stay_busy_to_the_end(self, emulator, hook, layout):
+        n = 50_000  # the benchmark's pull
+        expected = self.seed(emulator, n, layout)
+        got = ids_of(hook.query("lists", fields=["id"], concurrency=5))
+        assert sorted(got) == expected
+        assert len(v5_requests(emulator)) <= n // 1000 + 7
+        peaks = peaks_in_flight(emulator)
+        # nearly every page was in flight beside four others (an equal-width split of the clustered
+        # layout pages nine records in ten on one range: one page at a time)
+        assert sum(1 for p in peaks if p == 5) >= 0.8 * len(peaks), peaks
+        # until the end: after the first page and the highest ids, only the last pages of the last
+        # ranges went out with fewer than four others
+        assert all(p >= 4 for p in peaks[2:-4]), peaks
+
+    def test_cap_during_splits(self, emulator, hook):
+        expected = self.seed(emulator, latency_ms=10)
+        set_v5(emulator, cap=1500)  # every range meets the cap in the middle of its pages
+        got = ids_of(hook.query("lists", fields=["id"], concurrency=5))
+        assert sorted(got) == expected
+        assert len(got) == len(set(got))
+        restarts = [r for r in v5_requests(emulator) if "idGreaterThan" in r["query"]]
+        assert len(restarts) > 5 + 4  # the ranges, the cuts and the restarts past the cap
+
+    def test_expired_tokens_during_splits(self, emulator, hook):
+        expected = self.seed(emulator, latency_ms=10)
+        set_v5(emulator, token_ttl=0)  # every token has expired by the time it comes back
+        got = ids_of(hook.query("lists", fields=["id"], concurrency=5))
+        assert sorted(got) == expected
+        assert len(got) == len(set(got))
+        assert emulator.state()["errors"].get("210", 0) >= 5
+
+    def test_stopping_early_stops_every_thread(self, emulator, hook):
+        self.seed(emulator)
+        records = hook.query("lists", fields=["id"], concurrency=5)
+        taken = [next(records)["id"] for _ in range(4500)]
+        assert len(set(taken)) == 4500
+        records.close()
+        assert threads_named_pardot() == []
+        calls = len(v5_requests(emulator))
+        assert calls < 5 + 10 + 7  # what was taken, the queue (five pages) and those under way
+
+    def test_an_error_while_splitting_surfaces_and_stops_the_others(self, emulator, hook):
+        self.seed(emulator, latency_ms=10)
+        assert_one_error_stops_every_range(emulator, hook, skip=9)  # the ranges are being cut by then
 
 
 # v5 errors --------------------------------------------------------------------------------------------

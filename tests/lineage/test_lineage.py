@@ -130,3 +130,25 @@ def test_hook_level_lineage_of_downloads(lineage_airflow, emulator):
     assert _datasets(downloaded, "inputs") == [(PARDOT, "listMembership")]
     assert downloaded["outputs"] == []
     assert lineage_airflow.asset_events() == []
+
+
+def test_import_lineage_and_asset_events(lineage_airflow, emulator, tmp_path):
+    source = tmp_path / "audience.csv"
+    source.write_text("email,campaignId\n" + "".join(f"l{i}@lineage.example.com,1001\n" for i in range(7)))
+    lineage_airflow.run("pardot_lineage_import", {"source": f"file://{source}"})
+
+    done = lineage_airflow.event("pardot_lineage_import.import_audience", "COMPLETE")
+    assert _datasets(done, "inputs") == [("file", str(source).lstrip("/"))]
+    assert _names(done["inputs"][0]) == ["email", "campaignId"]
+    assert _datasets(done, "outputs") == [(PARDOT, "prospects"), (PARDOT, "listMemberships")]
+    for output in done["outputs"]:
+        assert output["outputFacets"]["outputStatistics"]["rowCount"] == 7
+        assert _names(output) == ["email", "matchEmail", "campaignId", "addToList"]
+
+    (record,) = emulator.imports()
+    extra = {"import_ids": [record["id"]], "rows": 7, "created": 7, "updated": 0, "errors": 0}
+    by_uri = {e["uri"]: e for e in lineage_airflow.asset_events()}
+    assert by_uri["file:///lineage/audience_in_pardot"]["extra"] == extra
+    alias_event = by_uri[f"{PARDOT}/prospects"]
+    assert alias_event["extra"] == extra
+    assert alias_event["aliases"] == ["pardot_import_alias"]

@@ -9,6 +9,8 @@ Lineage and assets in a real Airflow, run by tests/lineage/test_lineage.py with 
 - ``pardot_lineage_download``: a ``@task`` that creates an export through the hook, reads it and
   downloads its files: hook-level lineage of downloads. (``airflow dags test`` runs every task in
   one process, where the hook lineage collector is shared: hence a DAG of its own.)
+- ``pardot_lineage_import``: an audience CSV (``conf["source"]``) imported into a list (outlets: an
+  asset and an asset alias).
 """
 
 from __future__ import annotations
@@ -115,3 +117,23 @@ with DAG(
         return sum(len(chunk) for ref in export["resultRefs"] for chunk in hook.iter_result(ref))
 
     download_export()
+
+
+with DAG(
+    dag_id="pardot_lineage_import",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    tags=["pardot", "test"],
+):
+    from airflow_provider_pardot.transfers.object_storage_to_pardot import ObjectStorageToPardotOperator
+
+    ObjectStorageToPardotOperator(
+        task_id="import_audience",
+        source="{{ dag_run.conf['source'] }}",
+        columns={"email": ["email", "matchEmail"]},
+        create_on_no_match=True,
+        add_to_lists=[30002],
+        poll_interval=0.2,
+        outlets=[Asset("file:///lineage/audience_in_pardot"), AssetAlias("pardot_import_alias")],
+    )

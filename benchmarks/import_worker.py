@@ -1,0 +1,79 @@
+"""
+One measured run of the import benchmark, in its own process (its peak RSS is its own).
+
+    import_worker.py run <source>            ObjectStorageToPardotOperator.execute(): JSON with the
+                                             seconds of the upload (conversion + create + batches +
+                                             submit) and of the whole task, and the result
+    import_worker.py premake <source> <dir>  the same CSV batches written to <dir> (for curl)
+
+The connection comes from ``AIRFLOW_CONN_PARDOT_DEFAULT`` (see ``common.airflow_env``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from unittest import mock
+
+COLUMNS = {
+    "email": ["email", "matchEmail"],
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "company": "company",
+    "campaign_id": "campaignId",
+}
+LIST_ID = 30002
+
+
+def _operator(source: str):
+    from airflow_provider_pardot.transfers.object_storage_to_pardot import ObjectStorageToPardotOperator
+
+    class Timed(ObjectStorageToPardotOperator):
+        upload_seconds = 0.0
+
+        def _upload(self, plan, rejects):
+            started = time.perf_counter()
+            try:
+                return super()._upload(plan, rejects)
+            finally:
+                self.upload_seconds = time.perf_counter() - started
+
+    return Timed(
+        task_id="import",
+        source=source,
+        columns=COLUMNS,
+        create_on_no_match=True,
+        add_to_lists=[LIST_ID],
+        poll_interval=0.2,
+    )
+
+
+def run(source: str) -> dict:
+    op = _operator(source)
+    started = time.perf_counter()
+    result = op.execute({"ti": mock.MagicMock()})
+    return {
+        "seconds": time.perf_counter() - started,
+        "upload_seconds": op.upload_seconds,
+        "requests": op.hook.request_count,
+        **result,
+    }
+
+
+def premake(source: str, folder: str) -> dict:
+    """The batches the operator would send, as files: what curl uploads."""
+    from airflow_provider_pardot.api.imports import MAX_BATCH_BYTES
+    from airflow_provider_pardot.files.import_batches import csv_batches
+    from airflow_provider_pardot.transfers.object_storage_to_pardot import _Rejects
+
+    op = _operator(source)
+    plan = op._plan()
+    batches = list(csv_batches(plan.header, op._rows(plan, _Rejects(plan.header)), MAX_BATCH_BYTES, folder))
+    return {"batches": [b.path for b in batches], "rows": sum(b.rows for b in batches)}
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    out = run(sys.argv[2]) if mode == "run" else premake(sys.argv[2], sys.argv[3])
+    print(json.dumps(out, default=str))
