@@ -25,7 +25,6 @@ provider applies them:
 
 from __future__ import annotations
 
-import difflib
 import operator
 import re
 from dataclasses import dataclass, field
@@ -115,6 +114,8 @@ def suggestion(name: str) -> str | None:
     for candidate in (lowered, _camel(name).lower(), lowered.replace("_", "")):
         if candidate in known:
             return known[candidate]
+    import difflib  # only to word a refusal: not loaded to parse a DAG
+
     close = difflib.get_close_matches(name, [*IMPORTABLE_FIELDS, *_SPECIAL.values()], n=1, cutoff=0.8)
     return close[0] if close else None
 
