@@ -5,6 +5,7 @@ with the Import API (v5), a handful of API calls for any number of rows.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -91,8 +92,8 @@ class _Rejects:
             self._file = tempfile.TemporaryFile("w+b")  # noqa: SIM115 (closed by close())
         self._file.write(CsvLines().encode([*values, reason, ""]))
         self.count += 1
-        if len(self.shown) < LOGGED_REJECTS:
-            self.shown.append(f"{dict(zip(self.columns, values, strict=False))}: {reason}")
+        if len(self.shown) < LOGGED_REJECTS:  # the reason, not the values (they are personal data)
+            self.shown.append(f"rejected row {self.count}: {reason}")
 
     def lines(self) -> Iterator[bytes]:
         if self._file is not None:
@@ -527,9 +528,9 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
         except OSError as err:
             if chosen:
                 raise
-            self.log.warning(
-                "Cannot write beside the source (%s); the refused rows are in the log above", err
-            )
+            self.log.warning("Cannot write beside the source (%s); the first rows not sent:", err)
+            for line in itertools.islice(rejects.lines(), LOGGED_REJECTS):
+                self.log.warning("  %s", line.decode("utf-8", "replace").rstrip())
             return None
         return str(staged)
 
