@@ -40,6 +40,7 @@ from common import (
     run_measured,
     trusting,
 )
+from import_bench import END as IMPORT_END
 from import_bench import bench_import, report_import
 from import_bench import splice as splice_import
 from v5_bench import END, LATENCY_MS, bench_v5, report_v5, splice
@@ -828,12 +829,13 @@ def main() -> int:
         section = "\n".join(report_v5(results["v5"])).replace(END, f"{note}\n\n{END}")
         text = splice(output.read_text(), section)
     if only == {"import"} and output.exists():  # the other sections stay as they were
-        section = "\n".join(report_import(results["import"]))
-        stamp = time.strftime("%Y-%m-%d %H:%M %Z")
-        text = splice_import(
-            output.read_text(),
-            f"{section}\n\nImport section: `{command.replace(' )', ')')}`, {stamp}, load average {load_start}.",
+        note = (
+            f"Import section: `{command.replace(' )', ')')}`, {time.strftime('%Y-%m-%d %H:%M %Z')}, "
+            f"load average {load_start}."
         )
+        # the note goes inside the section, so the next run replaces it too
+        section = "\n".join(report_import(results["import"])).replace(IMPORT_END, f"{note}\n\n{IMPORT_END}")
+        text = splice_import(output.read_text(), section)
     output.write_text(text + "\n")
     print(text)
     return 0
