@@ -741,6 +741,8 @@ class PardotHook(BaseHook):
         import_id = require_id("import_id", import_id)
         path = endpoints.import_path(import_id, "errors")
         reply = self.request("GET", path, stream=True, redirect=True)
+        if reply.stream is None:  # an answer read whole (a JSON content type): no file, no rows
+            return
         if reply.stream.is_redirect:
             url = urljoin(reply.stream.url, reply.headers.get("Location", ""))
             reply.stream.close()
