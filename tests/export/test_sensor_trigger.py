@@ -250,6 +250,7 @@ class TestTriggerOnKill:
     """Airflow 3.3 calls ``on_kill`` when a user kills a deferred task."""
 
     def test_cancels_the_export_it_was_told_to(self, pardot):
+        pardot.config(export_delay=60)  # still running when the kill comes, however slow the start
         export_id = create_export(pardot)
         trigger = PardotExportTrigger(export_id=export_id, poll_interval=1, cancel_on_kill=True)
         asyncio.run(trigger.on_kill())
