@@ -23,14 +23,17 @@ id over its top quarter, where a burst shows first) says where the records are:
 * about the same at both ends: the ids above the first page are cut into ``concurrency`` ranges of
   equal width;
 * one end :data:`SKEW` times denser: the threads start in that end, in ranges of 2, 4, 8 and 16
-  pages at its density (a burst is at least as deep as they go, and the thread that ends first has
-  read the least), and the first thread has the rest.
+  pages at its density (how deep the burst goes is unknown: the small ranges end first and their
+  threads go where the estimates below send them), and the first thread has the rest.
 
 The last range is open above, so records added during the pull are read too. A thread whose range
 ends takes work from the others (:meth:`ParallelPages._steal`): from the range with the most pages
-left, as estimated from its last id and the density of its last full page, or from below the end of
-a sparse range that borders on a burst. The cut is agreed under a lock before either side reads past
-it: the owner drops whatever its page under way brings at or above the cut and stops there, the
+left, as estimated from its last id and the density of its last full page, tempered by what borders
+on its end. Below a burst, a sparse range may hide the burst's lower part: it counts at least the
+pages the range above it was given, and is cut from below its end at the burst's density. Below a
+sparse stretch, a dense range ends its records before its ids: it counts at most twice what the
+range below it was given (or what it has read in a row). The cut is agreed under a lock before
+either side reads past it: the owner drops whatever its page under way brings at or above the cut and stops there, the
 thief starts right at it, so ranges never overlap. A cut goes a fifth of a page before where the
 range below it should end a full page, so that page crosses it and the range ends without a nearly
 empty extra page.
@@ -352,9 +355,12 @@ class ParallelPages:
         return cuts
 
     def _cuts_down(self, edge: int, density: float, low: int) -> list[int]:
-        """Cuts below the last page (which starts at ``edge``): the top range 2 pages, then 4, 8, ... (ascending)."""
+        """
+        Cuts below the last page (which starts at ``edge``), ascending: the top range a fifth short of
+        2 pages (so it ends on a short page, not on an empty one), then 4, 8, ... pages.
+        """
         width = self.limit / density
-        cuts, at, pages = [], edge - width, 4
+        cuts, at, pages = [], edge - (1 - CUT_MARGIN) * width, 4
         for _ in range(self.concurrency - 1):
             if at <= low + width:
                 break
