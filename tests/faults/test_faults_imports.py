@@ -88,6 +88,13 @@ def _applied_once(emulator, domain: str = "faults.example.com", rows: int = ROWS
     }
 
 
+def _drained(emulator, seconds: float = 30.0) -> None:
+    """Wait until the emulator has answered every request in flight."""
+    deadline = time.monotonic() + seconds
+    while emulator.state()["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def small_batches(monkeypatch):
     monkeypatch.setattr(transfer, "MAX_BATCH_BYTES", SMALL_BATCH)
@@ -202,7 +209,7 @@ def test_worker_killed_mid_upload_then_retried(emulator, make_conn, tmp_path, fi
     source = _source(tmp_path)
     # the third batch upload hangs: the worker is killed while it waits
     emulator.faults(
-        {"match": BATCHES, "method": "POST", "skip": 2, "times": 1, "kind": "delay", "seconds": 30}
+        {"match": BATCHES, "method": "POST", "skip": 2, "times": 1, "kind": "delay", "seconds": 10}
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", KILLED_IMPORT, str(source), str(SMALL_BATCH), str(LIST_ID)],
@@ -231,6 +238,7 @@ def test_worker_killed_mid_upload_then_retried(emulator, make_conn, tmp_path, fi
     result = _op(source).execute(_context())  # Airflow's retry of the task
 
     figure = _applied_once(emulator)
+    _drained(emulator)  # the killed worker's delayed upload must not answer into the next test
     figures(
         f"FAULTS import sigkill: killed_try_batches={killed[0]['batches']} rerun_created={result['created']} "
         f"imports_submitted={figure['submitted']} abandoned={figure['abandoned']}"
