@@ -427,6 +427,16 @@ class TestClusteredIds:
         # ranges went out with fewer than four others
         assert all(p >= 4 for p in peaks[2:-4]), peaks
 
+    def test_id_filters_bound_the_ranges(self, emulator, hook):
+        ids = self.seed(emulator, latency_ms=10)
+        low, high = ids[len(ids) // 20], ids[-len(ids) // 4]  # sparse below, the burst's lower part above
+        expected = [i for i in ids if low < i < high]
+        got = ids_of(hook.query("lists", fields=["id"], concurrency=5, idGreaterThan=low, idLessThan=high))
+        assert sorted(got) == expected
+        assert len(got) == len(set(got))
+        assert len(v5_requests(emulator)) <= -(-len(expected) // 1000) + 7
+        assert all(int(q(r, "idLessThan")) <= high for r in v5_requests(emulator) if "idLessThan" in r["query"])
+
     def test_cap_during_splits(self, emulator, hook):
         expected = self.seed(emulator, latency_ms=10)
         set_v5(emulator, cap=1500)  # every range meets the cap in the middle of its pages
