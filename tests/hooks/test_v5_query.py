@@ -403,9 +403,10 @@ class TestClusteredIds:
         emulator.reset_peak()
         return sorted(emulator.records("list"))
 
-    def test_every_record_once_within_the_call_budget(self, emulator, hook):
-        expected = self.seed(emulator)
-        got = ids_of(hook.query("lists", fields=["id"], concurrency=5))
+    @pytest.mark.parametrize("concurrency", [2, 3, 5])
+    def test_every_record_once_within_the_call_budget(self, emulator, hook, concurrency):
+        expected = self.seed(emulator, latency_ms=10)
+        got = ids_of(hook.query("lists", fields=["id"], concurrency=concurrency))
         assert sorted(got) == expected
         assert len(got) == len(set(got))
         assert len(v5_requests(emulator)) <= -(-self.N // 1000) + 7
