@@ -452,7 +452,8 @@ class ParallelPages:
         return pages
 
     def _end(self, span: Span) -> int:
-        return self._top + 1 if span.before is None else span.before
+        """Where the span's records end: its bound, or past the highest id when the pull began."""
+        return self._top + 1 if span.before is None else min(span.before, self._top + 1)
 
     def _position(self, span: Span) -> float:
         """Where the span's last id should be once its request under way is answered."""

@@ -1,7 +1,7 @@
 """Seeded, deterministic account data (v4 field names, as the docs' object field references list them).
 
 Every table is a list of dict rows sorted by ascending id (ids grow with created_at, with
-small gaps), plus an index by id. Keys starting with ``_`` are internal (``_deleted``) and never
+small gaps, or with ``id_layout="clustered"`` large gaps in the first tenth), plus an index by id. Keys starting with ``_`` are internal (``_deleted``) and never
 rendered. Timestamps are spread over the two years before the start of the current UTC day, so
 ``today`` / ``last_7_days`` criteria find rows only once records are inserted "now".
 """

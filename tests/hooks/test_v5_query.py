@@ -403,9 +403,10 @@ class TestClusteredIds:
         emulator.reset_peak()
         return sorted(emulator.records("list"))
 
-    def test_every_record_once_within_the_call_budget(self, emulator, hook):
-        expected = self.seed(emulator)
-        got = ids_of(hook.query("lists", fields=["id"], concurrency=5))
+    @pytest.mark.parametrize("concurrency", [2, 3, 5])
+    def test_every_record_once_within_the_call_budget(self, emulator, hook, concurrency):
+        expected = self.seed(emulator, latency_ms=10)
+        got = ids_of(hook.query("lists", fields=["id"], concurrency=concurrency))
         assert sorted(got) == expected
         assert len(got) == len(set(got))
         assert len(v5_requests(emulator)) <= -(-self.N // 1000) + 7
@@ -426,6 +427,16 @@ class TestClusteredIds:
         # until the end: after the first page and the highest ids, only the last pages of the last
         # ranges went out with fewer than four others
         assert all(p >= 4 for p in peaks[2:-4]), peaks
+
+    def test_id_filters_bound_the_ranges(self, emulator, hook):
+        ids = self.seed(emulator, latency_ms=10)
+        low, high = ids[len(ids) // 20], ids[-len(ids) // 4]  # sparse below, the burst's lower part above
+        expected = [i for i in ids if low < i < high]
+        got = ids_of(hook.query("lists", fields=["id"], concurrency=5, idGreaterThan=low, idLessThan=high))
+        assert sorted(got) == expected
+        assert len(got) == len(set(got))
+        assert len(v5_requests(emulator)) <= -(-len(expected) // 1000) + 7
+        assert all(int(q(r, "idLessThan")) <= high for r in v5_requests(emulator) if "idLessThan" in r["query"])
 
     def test_cap_during_splits(self, emulator, hook):
         expected = self.seed(emulator, latency_ms=10)
