@@ -93,6 +93,31 @@ class PardotBaseOperator(PardotHookMixin, BaseOperator):
         self.pardot_conn_id = pardot_conn_id
 
 
+def finish_waiting(
+    task: Any,
+    event: dict[str, Any],
+    complete: Callable[[], Any],
+    failure: type[Exception],
+    timed_out: Callable[[str], NoReturn],
+) -> Any:
+    """
+    The one reading of a Pardot trigger's event, for every task that deferred to one.
+
+    ``success`` returns ``complete()``; ``failed`` raises ``failure`` with Pardot's words;
+    ``timeout`` calls ``timed_out``; anything else (``error``) fails the task with the message.
+    """
+    task.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
+    status, message = event.get("status"), event.get("message", "")
+    if status == "success":
+        task.log.info("%s", message)
+        return complete()
+    if status == "failed":
+        raise failure(message)
+    if status == "timeout":
+        timed_out(message)
+    raise AirflowException(message or f"Unexpected event from the trigger: {event!r}")
+
+
 class PardotExportWaitMixin(PardotHookMixin):
     """
     Wait for a Pardot export in the triggerer and finish the task when it reports.
@@ -128,17 +153,7 @@ class PardotExportWaitMixin(PardotHookMixin):
     @reports_usage
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Finish after the trigger: the task's result, or the export's failure with its reason."""
-        self.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
-        status = event.get("status")
-        message = event.get("message", "")
-        if status == "success":
-            self.log.info("%s", message)
-            return self.export_complete(event)
-        if status == "failed":
-            raise PardotExportError(message)
-        if status == "timeout":
-            self.export_timed_out(message)
-        raise AirflowException(message or f"Unexpected event from the trigger: {event!r}")
+        return finish_waiting(self, event, lambda: self.export_complete(event), PardotExportError, self.export_timed_out)
 
     if TYPE_CHECKING:  # each waiting task says these two (the operator and the sensor)
 
@@ -212,19 +227,12 @@ class PardotImportWaitMixin(PardotHookMixin):
     @reports_usage
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Finish after the trigger: the task's result, or the import's failure with Pardot's words."""
-        self.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
-        status = event.get("status")
-        message = event.get("message", "")
-        if status == "success":
-            self.log.info("%s", message)
+
+        def complete() -> Any:
             records = event.get("imports") or {}
-            records = [records[str(i)] for i in event["import_ids"]]
-            return self.imports_complete(context, records, event.get("state"))
-        if status == "failed":
-            raise PardotImportError(message)
-        if status == "timeout":
-            self.imports_timed_out(message)
-        raise AirflowException(message or f"Unexpected event from the trigger: {event!r}")
+            return self.imports_complete(context, [records[str(i)] for i in event["import_ids"]], event.get("state"))
+
+        return finish_waiting(self, event, complete, PardotImportError, self.imports_timed_out)
 
     if TYPE_CHECKING:  # each waiting task says these two (the transfer and the sensor)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_pardot.api.exports import ExportOutcome, export_status
-from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
 from airflow_provider_pardot.triggers.polling import PardotPollingTrigger
 
 
@@ -37,26 +36,8 @@ class PardotExportTrigger(PardotPollingTrigger):
         3.3+ calls :meth:`on_kill`); set by the operator that created the export, never by sensors.
     """
 
-    def __init__(
-        self,
-        export_id: int | str,
-        pardot_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 60.0,
-        end_time: float | None = None,
-        *,
-        timeout: float | None = None,
-        jitter: bool = True,
-        max_poll_failures: int = 3,
-        cancel_on_kill: bool = False,
-    ) -> None:
-        super().__init__(
-            pardot_conn_id,
-            poll_interval,
-            end_time,
-            timeout=timeout,
-            jitter=jitter,
-            max_poll_failures=max_poll_failures,
-        )
+    def __init__(self, export_id: int | str, *args: Any, cancel_on_kill: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # the polling arguments, as PardotPollingTrigger takes them
         self.export_id = export_id
         self.cancel_on_kill = cancel_on_kill
         self._export: dict[str, Any] | None = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
 from airflow_provider_pardot.api.imports import import_status
 from airflow_provider_pardot.triggers.polling import PardotPollingTrigger
 
@@ -41,23 +40,11 @@ class PardotImportTrigger(PardotPollingTrigger):
     def __init__(
         self,
         import_ids: int | str | Sequence[int | str],
-        pardot_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 60.0,
-        end_time: float | None = None,
-        *,
-        timeout: float | None = None,
-        jitter: bool = True,
-        max_poll_failures: int = 3,
+        *args: Any,
         state: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            pardot_conn_id,
-            poll_interval,
-            end_time,
-            timeout=timeout,
-            jitter=jitter,
-            max_poll_failures=max_poll_failures,
-        )
+        super().__init__(*args, **kwargs)  # the polling arguments, as PardotPollingTrigger takes them
         ids = [import_ids] if isinstance(import_ids, (int, str)) else list(import_ids)
         self.import_ids = [int(i) for i in ids]
         self.state = state
