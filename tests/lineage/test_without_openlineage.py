@@ -32,14 +32,16 @@ SCRIPT = textwrap.dedent(
     from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 
     reported = []
-    collector_class = type(get_hook_lineage_collector())
-    add_input_asset = collector_class.add_input_asset
+    # The one collector of the process (cached); on Airflow 2 common.compat adds its asset methods
+    # to the instance, so the instance is where the recording goes.
+    collector = get_hook_lineage_collector()
+    add_input_asset = collector.add_input_asset
 
-    def recording(self, *args, **kwargs):
+    def recording(*args, **kwargs):
         reported.append(kwargs.get("uri"))
-        return add_input_asset(self, *args, **kwargs)
+        return add_input_asset(*args, **kwargs)
 
-    collector_class.add_input_asset = recording
+    collector.add_input_asset = recording
 
     from airflow_provider_pardot.hooks.pardot import PardotHook
     from airflow_provider_pardot.transfers.pardot_to_object_storage import (
