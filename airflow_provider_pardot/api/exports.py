@@ -22,8 +22,6 @@ from airflow_provider_pardot.client.responses import as_list
 from airflow_provider_pardot.exceptions import PardotValidationError
 
 MAX_EXPORT_FIELDS = 150
-#: Seconds a task waits for an export by default: Pardot cancels exports not finished within 7 days.
-DEFAULT_EXPORT_TIMEOUT = 7 * 24 * 3600
 
 # Export states (v3/v4 "state", v5 "status"); Waiting and Processing mean it is still running.
 COMPLETE = "Complete"

@@ -16,48 +16,32 @@ from urllib.parse import urljoin, urlsplit
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 
-from airflow_provider_pardot.api.criteria import validate_query
 from airflow_provider_pardot.api.emails import send_params, validate_list_send, validate_one_to_one_send
-from airflow_provider_pardot.api.exports import export_call, export_create_body, validate_export
 from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID, require_id
-from airflow_provider_pardot.api.imports import (
-    IMPORT_FIELDS,
-    PROSPECTS_OBJECT,
-    READY,
-    import_create_body,
-    normalise_import,
-)
 from airflow_provider_pardot.api.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
-from airflow_provider_pardot.client import endpoints, responses
-from airflow_provider_pardot.client.auth import token_request
-from airflow_provider_pardot.client.connection import SECRET_EXTRAS, PardotConnectionConfig, build_config
+from airflow_provider_pardot.client import endpoints
 from airflow_provider_pardot.client.form import form_values, multipart_file
-from airflow_provider_pardot.client.pipeline import (
-    TOKEN,
-    Attempt,
-    CallOptions,
-    Exchange,
-    Pause,
-    Reply,
-    SendFailed,
-    record_usage,
-)
-from airflow_provider_pardot.client.retry import Failure, backoff_seconds
-from airflow_provider_pardot.client.tokens import TOKENS, USAGE, cache_key
-from airflow_provider_pardot.client.usage import ApiUsage, usage_line
 from airflow_provider_pardot.exceptions import (
     PardotApiError,
     PardotConnectionNotFoundError,
     PardotValidationError,
 )
-from airflow_provider_pardot.files.streams import ChunkStream
-from airflow_provider_pardot.lineage.openlineage import ExportObjects, report_hook_input, report_hook_output
+
+# What a DAG file imports must not cost it the HTTP client, the API's tables or lineage: the hook's
+# internals (client pipeline, tokens, auth, connection, responses; export, import, query and v5
+# rules; streams; lineage) are imported inside the method that first needs them, when a task runs.
+# Only the small tables and checks above, which operators need to define their classes, load here.
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import httpx
     import requests
+
+    from airflow_provider_pardot.client.connection import PardotConnectionConfig
+    from airflow_provider_pardot.client.pipeline import Attempt, CallOptions, Exchange, Reply, SendFailed
+    from airflow_provider_pardot.client.retry import Failure
+    from airflow_provider_pardot.client.usage import ApiUsage
 
 #: Pardot accepts five concurrent requests per account; one hook never has more in flight.
 MAX_IN_FLIGHT = 5
@@ -92,6 +76,8 @@ class PardotHook(BaseHook):
     hook_name = "Pardot"
 
     def __init__(self, pardot_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        from airflow_provider_pardot.lineage.openlineage import ExportObjects
+
         super().__init__(**kwargs)
         self.pardot_conn_id = pardot_conn_id
         self.request_count = 0
@@ -159,10 +145,15 @@ class PardotHook(BaseHook):
     @property
     def last_usage(self) -> ApiUsage | None:
         """The account's usage as last reported by Pardot to this process."""
+        from airflow_provider_pardot.client.tokens import USAGE
+
         return USAGE.get(self.config.business_unit_id)
 
     def usage_summary(self) -> str:
         """``"Pardot API: 37 requests by this task; account usage 1,234/25,000 today"``."""
+        from airflow_provider_pardot.client.tokens import USAGE
+        from airflow_provider_pardot.client.usage import usage_line
+
         usage = USAGE.get(self.config.business_unit_id) if "config" in self.__dict__ else None
         return usage_line(self.request_count, usage)
 
@@ -171,6 +162,8 @@ class PardotHook(BaseHook):
 
     # Authentication -------------------------------------------------------------------------------
     def _token(self) -> str:
+        from airflow_provider_pardot.client.tokens import TOKENS
+
         token = TOKENS.lookup(self.config)
         if token is None:
             with self._token_lock:  # parallel pages starting together fetch one token
@@ -178,9 +171,12 @@ class PardotHook(BaseHook):
         return token
 
     def _fetch_token(self) -> str:
+        import requests
+
+        from airflow_provider_pardot.client.auth import token_request
+
         config = self.config
         fetch = token_request(config)
-        import requests
 
         self.log.info("Fetching a Salesforce access token (%s flow) from %s", config.auth_type, fetch.endpoint)
         try:
@@ -229,6 +225,8 @@ class PardotHook(BaseHook):
         :param redirect: return a redirect (its ``Location`` is the caller's to follow) instead of
             failing on it
         """
+        from airflow_provider_pardot.client.pipeline import TOKEN, Exchange, Pause, Reply
+
         exchange = Exchange.start(self.config, method, path, idempotent=idempotent, action=action)
         body = {"params": params, "data": data, "json": json}
         options: dict[str, Any] = {"stream": stream, "slot_held": slot_held, "headers": headers, "redirect": redirect}
@@ -256,6 +254,9 @@ class PardotHook(BaseHook):
     ) -> Reply | SendFailed:
         """Send one attempt over requests: its :class:`Reply`, or how it failed."""
         import requests
+
+        from airflow_provider_pardot.client.pipeline import Reply, record_usage
+        from airflow_provider_pardot.client.retry import Failure
 
         with nullcontext() if slot_held else self._in_flight:
             self._count()
@@ -380,6 +381,8 @@ class PardotHook(BaseHook):
         :param object_name: e.g. ``list``, ``listMembership``, ``dynamicContent``, ``lifecycleHistory``
         :param max_records: stop after this many records
         """
+        from airflow_provider_pardot.api.criteria import QUERY_CRITERIA, validate_query
+
         params = validate_query(object_name, criteria)
         self._report_input(object_name)
         params.setdefault("output", BULK_OUTPUT)
@@ -391,8 +394,6 @@ class PardotHook(BaseHook):
             object_name, params, descending=sort_by == "id" and sort_order == "descending"
         )
         if sort_by != "id":
-            from airflow_provider_pardot.api.criteria import QUERY_CRITERIA
-
             order = sort_order or QUERY_CRITERIA[object_name].sorts[sort_by]
             records = iter(
                 sorted(
@@ -409,6 +410,8 @@ class PardotHook(BaseHook):
     def _query_by_id(
         self, object_name: str, params: dict[str, Any], *, descending: bool
     ) -> Iterator[dict[str, Any]]:
+        from airflow_provider_pardot.client import responses
+
         path = endpoints.object_path(object_name, self._v(), "query")
         cursor_name = "id_less_than" if descending else "id_greater_than"
         cursor = params.pop(cursor_name, None)
@@ -442,6 +445,7 @@ class PardotHook(BaseHook):
         :meth:`query`), else ``/api/{object}/version/{v}/do/read/id/{id}``.
         """
         from airflow_provider_pardot.api import v5
+        from airflow_provider_pardot.client import responses
 
         if v5.is_v5_object(object_name):
             return self._read_v5(object_name, record_id, fields, params)
@@ -476,6 +480,8 @@ class PardotHook(BaseHook):
 
     def get_email_stats(self, email_id: int | str) -> dict[str, Any]:
         """Return the statistics of a list email, with rates as numbers (``"42.00%"`` -> ``42.0``)."""
+        from airflow_provider_pardot.client import responses
+
         require_id("email_id", email_id)
         body = self._object_call("GET", "email", "stats", "id", email_id)
         stats = body.get("stats", body) if isinstance(body, dict) else {}
@@ -487,6 +493,8 @@ class PardotHook(BaseHook):
 
     def list_one_to_one_templates(self, archived: bool = False) -> list[dict[str, Any]]:
         """Return the templates enabled for one-to-one emails, always as a list."""
+        from airflow_provider_pardot.client import responses
+
         params = form_values({"archived": archived})
         body = self._object_call("GET", "emailTemplate", "listOneToOne", params=params)
         container = body.get("emailTemplates", body) if isinstance(body, dict) else {}
@@ -511,6 +519,8 @@ class PardotHook(BaseHook):
         return self._send(path, params, f"The one-to-one email send to {who}")
 
     def _send(self, path: str, params: dict[str, Any], action: str) -> dict[str, Any]:
+        from airflow_provider_pardot.client import responses
+
         body = self.call(
             "POST", path, params=endpoints.v4_params(), data=send_params(params), idempotent=False, action=action
         )
@@ -519,6 +529,8 @@ class PardotHook(BaseHook):
     # Lists ----------------------------------------------------------------------------------------
     def create_list(self, **fields: Any) -> dict[str, Any]:
         """Create a list (``name`` required) and return it."""
+        from airflow_provider_pardot.client import responses
+
         validate_list_fields(fields, creating=True)
         body = self._object_call(
             "POST",
@@ -532,6 +544,8 @@ class PardotHook(BaseHook):
 
     def update_list(self, list_id: int | str, **fields: Any) -> dict[str, Any]:
         """Update a list's fields and return the updated list."""
+        from airflow_provider_pardot.client import responses
+
         require_id("list_id", list_id)
         validate_list_fields(fields, creating=False)
         body = self._object_call(
@@ -568,6 +582,8 @@ class PardotHook(BaseHook):
 
         :param options: v5 create options (``includeByteOrderMark``, ``maxFileSizeBytes``, ``legacyDateFormat``)
         """
+        from airflow_provider_pardot.api.exports import export_create_body, validate_export
+
         version = self.export_api_version
         validate_export(object_name, procedure, arguments, fields, options, api_version=version)
         body = export_create_body(object_name, procedure, arguments, fields, options, api_version=version)
@@ -590,6 +606,8 @@ class PardotHook(BaseHook):
         return self._export_call("cancel", export_id)
 
     def _export_call(self, operation: str, export_id: int | str | None = None, **options: Any) -> Any:
+        from airflow_provider_pardot.api.exports import export_call
+
         call = export_call(self.export_api_version, operation, export_id, **options)
         return call.answer(self.call(call.method, call.path, **call.options))
 
@@ -623,6 +641,8 @@ class PardotHook(BaseHook):
 
     def _stream(self, url: str, chunk_size: int) -> Iterator[bytes]:
         import requests
+
+        from airflow_provider_pardot.client.retry import backoff_seconds
 
         delivered = 0
         failures = 0
@@ -677,6 +697,8 @@ class PardotHook(BaseHook):
         :param options: ``createOnNoMatch``, ``restoreDeleted`` (booleans) and ``fields``
             (per-field ``overwrite`` / ``nullOverwrite``), as Pardot names them
         """
+        from airflow_provider_pardot.api.imports import IMPORT_FIELDS, import_create_body, normalise_import
+
         body = import_create_body(**options)
         response = self.request(
             "POST",
@@ -713,6 +735,13 @@ class PardotHook(BaseHook):
 
     def submit_import(self, import_id: int | str) -> dict[str, Any]:
         """Submit an Open import for processing (``PATCH`` ``{"status": "Ready"}``); return it normalised."""
+        from airflow_provider_pardot.api.imports import (
+            IMPORT_FIELDS,
+            PROSPECTS_OBJECT,
+            READY,
+            normalise_import,
+        )
+
         import_id = require_id("import_id", import_id)
         body = self.call(
             "PATCH",
@@ -727,6 +756,8 @@ class PardotHook(BaseHook):
 
     def get_import(self, import_id: int | str) -> dict[str, Any]:
         """Return an import's current state, normalised (``status``, counts, ``errorsRef``...)."""
+        from airflow_provider_pardot.api.imports import IMPORT_FIELDS, normalise_import
+
         import_id = require_id("import_id", import_id)
         body = self.call("GET", endpoints.import_path(import_id), params={"fields": ",".join(IMPORT_FIELDS)})
         return normalise_import(body)
@@ -738,6 +769,8 @@ class PardotHook(BaseHook):
         Pardot answers with a redirect to the stored file: the one redirect is followed, and the
         access token goes along only while the file is on the Pardot host.
         """
+        from airflow_provider_pardot.files.streams import ChunkStream
+
         import_id = require_id("import_id", import_id)
         path = endpoints.import_path(import_id, "errors")
         reply = self.request("GET", path, stream=True, redirect=True)
@@ -754,10 +787,14 @@ class PardotHook(BaseHook):
 
     def _report_input(self, object_name: str | None) -> None:
         """Hook lineage: this hook reads ``object_name`` (``pardot://<business unit>/<object>``)."""
+        from airflow_provider_pardot.lineage.openlineage import report_hook_input
+
         report_hook_input(self, self.config.business_unit_id, object_name)
 
     def _report_output(self, object_name: str) -> None:
         """Hook lineage: this hook writes ``object_name`` (``pardot://<business unit>/<object>``)."""
+        from airflow_provider_pardot.lineage.openlineage import report_hook_output
+
         report_hook_output(self, self.config.business_unit_id, object_name)
 
     # Connection test ------------------------------------------------------------------------------
@@ -805,6 +842,8 @@ class PardotAsyncHook(BaseHook):
     @property
     def last_usage(self) -> ApiUsage | None:
         """The account's usage as last reported to this process (``None`` before any answer)."""
+        from airflow_provider_pardot.client.tokens import USAGE
+
         return USAGE.get(self._config.business_unit_id) if self._config else None
 
     async def get_config(self) -> PardotConnectionConfig:
@@ -847,6 +886,8 @@ class PardotAsyncHook(BaseHook):
         return client
 
     async def _token(self, config: PardotConnectionConfig) -> str:
+        from airflow_provider_pardot.client.tokens import TOKENS, cache_key
+
         token = TOKENS.lookup(config)
         if token is None:
             # One fetch per credentials and event loop: hundreds of triggers starting together
@@ -858,6 +899,8 @@ class PardotAsyncHook(BaseHook):
 
     async def _fetch_token(self, config: PardotConnectionConfig) -> str:
         import httpx
+
+        from airflow_provider_pardot.client.auth import token_request
 
         fetch = token_request(config)
         try:
@@ -874,6 +917,8 @@ class PardotAsyncHook(BaseHook):
         same attempts (:meth:`~airflow_provider_pardot.client.pipeline.Exchange.attempts`) as
         :meth:`PardotHook.call`.
         """
+        from airflow_provider_pardot.client.pipeline import TOKEN, Exchange, Pause, Reply
+
         config = await self.get_config()
         idempotent, action = options.get("idempotent"), options.get("action")
         exchange = Exchange.start(config, method, path, idempotent=idempotent, action=action)
@@ -912,16 +957,22 @@ class PardotAsyncHook(BaseHook):
 
     async def cancel_export(self, export_id: int | str) -> dict[str, Any]:
         """Cancel an unfinished export (a cancel may be repeated safely)."""
+        from airflow_provider_pardot.api.exports import export_call
+
         call = export_call((await self.get_config()).export_api_version, "cancel", export_id)
         return call.answer(await self.call(call.method, call.path, **call.options))
 
     async def get_export(self, export_id: int | str) -> dict[str, Any]:
         """Return an export's current state, normalised."""
+        from airflow_provider_pardot.api.exports import export_call
+
         call = export_call((await self.get_config()).export_api_version, "read", export_id)
         return call.answer(await self.call(call.method, call.path, **call.options))
 
     async def get_import(self, import_id: int | str) -> dict[str, Any]:
         """Return an import's current state, normalised (as :meth:`PardotHook.get_import`)."""
+        from airflow_provider_pardot.api.imports import IMPORT_FIELDS, normalise_import
+
         import_id = require_id("import_id", import_id)
         params = {"fields": ",".join(IMPORT_FIELDS)}
         return normalise_import(await self.call("GET", endpoints.import_path(import_id), params=params))
@@ -930,6 +981,8 @@ class PardotAsyncHook(BaseHook):
 def config_from_connection(conn: Any, extra: dict[str, Any]) -> PardotConnectionConfig:
     """Validate a ``pardot`` connection and register its secrets with Airflow's masker."""
     from airflow.providers.common.compat.sdk import mask_secret
+
+    from airflow_provider_pardot.client.connection import SECRET_EXTRAS, build_config
 
     for name in SECRET_EXTRAS:
         value = extra.get(name)
@@ -956,6 +1009,8 @@ def _closing_chunks(response: requests.Response) -> Iterator[bytes]:
 def _failure_of(err: requests.RequestException) -> Failure:
     import requests
 
+    from airflow_provider_pardot.client.retry import Failure
+
     if isinstance(err, requests.exceptions.ConnectTimeout):
         return Failure.NOT_CONNECTED
     if isinstance(err, requests.exceptions.Timeout):
@@ -973,6 +1028,8 @@ def _failure_of(err: requests.RequestException) -> Failure:
 
 def _httpx_failure(err: httpx.HTTPError) -> Failure:
     import httpx
+
+    from airflow_provider_pardot.client.retry import Failure
 
     if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)):
         return Failure.NOT_CONNECTED

@@ -9,6 +9,11 @@ What every Pardot operator, sensor and transfer shares.
 - :class:`PardotExportWaitMixin`: waiting for an export in the triggerer, and the one
   ``execute_complete`` of the create-export operator and the export sensor;
 - :class:`PardotImportWaitMixin`: the same for imports (the import transfer and the import sensor).
+
+A DAG file that imports an operator loads the public modules and the few small tables their
+classes are built from (template fields, default connection id), nothing else: every other internal
+module (the HTTP client, the API's rules, file formats, lineage) is imported inside the method that
+needs it, when the task runs. ``tests/test_parse_cost.py`` holds that line.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
 from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
-from airflow_provider_pardot.client.usage import usage_line
 from airflow_provider_pardot.exceptions import PardotExportError, PardotImportError
 
 if TYPE_CHECKING:
@@ -33,6 +37,9 @@ if TYPE_CHECKING:
     from airflow_provider_pardot.hooks.pardot import PardotHook
 
 _Method = TypeVar("_Method", bound="Callable[..., Any]")
+
+#: Seconds a task waits for an export by default: Pardot cancels exports not finished within 7 days.
+DEFAULT_EXPORT_TIMEOUT = 7 * 24 * 3600
 
 
 def reports_usage(method: _Method) -> _Method:
@@ -106,6 +113,8 @@ def finish_waiting(
     ``success`` returns ``complete()``; ``failed`` raises ``failure`` with Pardot's words;
     ``timeout`` calls ``timed_out``; anything else (``error``) fails the task with the message.
     """
+    from airflow_provider_pardot.client.usage import usage_line
+
     task.log.info("%s", usage_line(event.get("requests", 0), event.get("usage"), "the trigger"))
     status, message = event.get("status"), event.get("message", "")
     if status == "success":

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import AirflowException, conf
 
-from airflow_provider_pardot.api.exports import (
-    DEFAULT_EXPORT_TIMEOUT,
-    ExportOutcome,
-    export_status,
-)
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError, PardotValidationError
 from airflow_provider_pardot.links.pardot import PardotExportLink
-from airflow_provider_pardot.operators.base import PardotBaseOperator, PardotExportWaitMixin, reports_usage
+from airflow_provider_pardot.operators.base import (
+    DEFAULT_EXPORT_TIMEOUT,
+    PardotBaseOperator,
+    PardotExportWaitMixin,
+    reports_usage,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -121,6 +121,8 @@ class PardotCreateExportOperator(PardotExportWaitMixin, PardotBaseOperator):
 
     @reports_usage
     def execute(self, context: Context) -> Any:
+        from airflow_provider_pardot.api.exports import ExportOutcome, export_status
+
         # The hook checks the export (with the connection's Export API version) before it sends anything.
         if self.export_options is not None and not isinstance(self.export_options, dict):
             raise PardotValidationError(f"export_options must be a dict, not {self.export_options!r}.")
@@ -154,6 +156,8 @@ class PardotCreateExportOperator(PardotExportWaitMixin, PardotBaseOperator):
 
     def _wait(self, export: dict[str, Any]) -> None:
         """Poll on the worker until the export is Complete; fail when it fails or time runs out."""
+        from airflow_provider_pardot.api.exports import ExportOutcome, export_status
+
         assert self.export_id is not None  # set by execute before waiting
         deadline = time.monotonic() + self.timeout
         while True:

@@ -11,10 +11,13 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_pardot.api.exports import DEFAULT_EXPORT_TIMEOUT, export_status
 from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
 from airflow_provider_pardot.exceptions import PardotExportError
-from airflow_provider_pardot.operators.base import PardotExportWaitMixin, reports_usage
+from airflow_provider_pardot.operators.base import (
+    DEFAULT_EXPORT_TIMEOUT,
+    PardotExportWaitMixin,
+    reports_usage,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,6 +68,8 @@ class PardotExportSensor(PardotExportWaitMixin, BaseSensorOperator):
         self.deferrable = deferrable
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
+        from airflow_provider_pardot.api.exports import export_status
+
         export = self.hook.get_export(self.export_id)
         status = export_status(export)
         if status.failed:

@@ -13,37 +13,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import AirflowException, ObjectStoragePath, conf
 
-from airflow_provider_pardot.api.imports import (
-    ADD_TO_LIST,
-    MAX_BATCH_BYTES,
-    MAX_BATCHES_PER_IMPORT,
-    NOT_OPEN_CODE,
-    OPEN,
-    REMOVE_FROM_LIST,
-    ImportRows,
-    rename,
-    validate_header,
-    validate_lists,
-)
-from airflow_provider_pardot.client.form import parse_bool
 from airflow_provider_pardot.exceptions import (
     PardotAmbiguousSendError,
     PardotApiError,
     PardotImportError,
     PardotValidationError,
 )
-from airflow_provider_pardot.files.import_batches import (
-    ERRORS_SUFFIX,
-    CsvLines,
-    SourceFile,
-    Spool,
-    ahead,
-    csv_batches,
-    iter_rows,
-    list_sources,
-    read_header,
-)
-from airflow_provider_pardot.files.storage import Destination, uri
 from airflow_provider_pardot.operators.base import PardotBaseOperator, PardotImportWaitMixin, reports_usage
 from airflow_provider_pardot.sensors.imports import DEFAULT_IMPORT_TIMEOUT
 
@@ -53,7 +28,8 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
 
-    from airflow_provider_pardot.files.import_batches import Batch
+    from airflow_provider_pardot.api.imports import ImportRows
+    from airflow_provider_pardot.files.import_batches import Batch, SourceFile
     from airflow_provider_pardot.hooks.pardot import PardotHook
     from airflow_provider_pardot.lineage.openlineage import ImportDelivery
 
@@ -88,6 +64,9 @@ class _Rejects:
     _file: Any = None
 
     def add(self, values: list[str], reason: str) -> None:
+        # The import rules and file helpers load when a task runs, not when a DAG file is parsed.
+        from airflow_provider_pardot.files.import_batches import CsvLines
+
         if self._file is None:
             self._file = tempfile.TemporaryFile("w+b")  # noqa: SIM115 (closed by close())
         self._file.write(CsvLines().encode([*values, reason, ""]))
@@ -130,6 +109,8 @@ class _Imports:
 
     def add(self, batch: Batch) -> None:
         """Upload one batch; submit the import once it holds the most batches Pardot allows."""
+        from airflow_provider_pardot.api.imports import MAX_BATCHES_PER_IMPORT
+
         self.batches.append(batch)
         if self.current is None:
             self.current = self._create()
@@ -195,6 +176,8 @@ class _Imports:
         self.batches = []
 
     def _settle(self, import_id: int) -> None:
+        from airflow_provider_pardot.api.imports import NOT_OPEN_CODE, OPEN
+
         for _attempt in range(self.attempts):
             if self.hook.get_import(import_id)["status"] != OPEN:
                 return  # the submit landed
@@ -334,6 +317,17 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
 
     # -- validation (no request) --------------------------------------------------------------
     def _plan(self) -> _Plan:
+        from airflow_provider_pardot.api.imports import (
+            ADD_TO_LIST,
+            REMOVE_FROM_LIST,
+            ImportRows,
+            rename,
+            validate_header,
+            validate_lists,
+        )
+        from airflow_provider_pardot.client.form import parse_bool
+        from airflow_provider_pardot.files.import_batches import list_sources, read_header
+
         adds, removes = validate_lists(self.add_to_lists, self.remove_from_lists)
         create = parse_bool("create_on_no_match", self.create_on_no_match)
         restore = parse_bool("restore_deleted", self.restore_deleted)
@@ -403,6 +397,9 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
         return self.imports_complete(context, self._wait(imports.submitted), summary)
 
     def _upload(self, plan: _Plan, rejects: _Rejects) -> _Imports:
+        from airflow_provider_pardot.api.imports import MAX_BATCH_BYTES
+        from airflow_provider_pardot.files.import_batches import Spool, ahead, csv_batches
+
         imports = _Imports(self.hook, plan.options, self.log, self.hook.config.max_retries + 1)
         with Spool() as spool:
             batches = csv_batches(plan.header, self._rows(plan, rejects), MAX_BATCH_BYTES, spool.path)
@@ -416,6 +413,8 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
         return imports
 
     def _rows(self, plan: _Plan, rejects: _Rejects) -> Iterator[Sequence[str]]:
+        from airflow_provider_pardot.files.import_batches import iter_rows
+
         width = len(plan.source_columns)
         shape = plan.rows.shape
         for source in plan.files:
@@ -500,6 +499,8 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
     # -- rejected rows ------------------------------------------------------------------------
     def _errors_path(self) -> tuple[ObjectStoragePath, bool]:
         """Where the rejected rows go, and whether the user chose it."""
+        from airflow_provider_pardot.files.import_batches import ERRORS_SUFFIX
+
         if self.errors_destination is not None:
             dest = self.errors_destination
             if isinstance(dest, ObjectStoragePath) and self.errors_conn_id is None:
@@ -512,6 +513,8 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
 
     def _stage_rejects(self, rejects: _Rejects) -> str | None:
         """Keep the rows refused before sending beside the errors file until the imports end."""
+        from airflow_provider_pardot.files.storage import Destination
+
         if not rejects.count:
             return None
         self.log.warning(
@@ -535,6 +538,9 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
         return str(staged)
 
     def _write_rejects(self, records: list[dict[str, Any]], summary: dict[str, Any]) -> str | None:
+        from airflow_provider_pardot.files.import_batches import CsvLines
+        from airflow_provider_pardot.files.storage import Destination, uri
+
         path, chosen = self._errors_path()
         destination = Destination(path.parent, None, self.log)
         columns = summary["columns"]

@@ -31,22 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
-from airflow_provider_pardot.api.exports import export_status
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError
-from airflow_provider_pardot.files.parquet import PARQUET_CHUNK_ROWS as PARQUET_CHUNK_ROWS
-from airflow_provider_pardot.files.parquet import csv_to_parquet, csv_value, kind, records_to_parquet
-from airflow_provider_pardot.files.storage import MANIFEST_NAME as MANIFEST_NAME
-from airflow_provider_pardot.files.storage import Destination, uri
-from airflow_provider_pardot.files.streams import PROGRESS_LOG_SECONDS as PROGRESS_LOG_SECONDS
-from airflow_provider_pardot.files.streams import (
-    CountingWriter,
-    CsvRowCounter,
-    Progress,
-    Unclosable,
-    check_checksum,
-    header_key,
-    split_header,
-)
 from airflow_provider_pardot.links.pardot import PardotExportLink
 from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
 from airflow_provider_pardot.operators.export import PardotCreateExportOperator
@@ -57,6 +42,8 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
     from airflow.providers.openlineage.extractors import OperatorLineage
 
+    from airflow_provider_pardot.files.storage import Destination
+    from airflow_provider_pardot.files.streams import CountingWriter, Progress
     from airflow_provider_pardot.lineage.openlineage import CsvColumns, Delivery
 
     #: The records of a query, and the columns seen (name -> the kinds of value seen).
@@ -81,6 +68,17 @@ def _check_format(file_format: str, allowed: tuple[str, ...]) -> str:
     return file_format
 
 
+def _check_checksum(checksum: str | None) -> str | None:
+    """Refuse an unknown checksum name where the task is built (when a DAG file is parsed)."""
+    if checksum is None:
+        return None
+    # The streams (like every file helper below) load when a task runs, not when a DAG file is
+    # parsed; only a task that asks for a checksum loads them here.
+    from airflow_provider_pardot.files.streams import check_checksum
+
+    return check_checksum(checksum)
+
+
 @contextmanager
 def _discarded_on_failure(destination: Destination, stop: threading.Event | None = None) -> Iterator[None]:
     """When the block fails (or the task is killed), stop the other downloads and remove what was written aside."""
@@ -102,6 +100,8 @@ def _write_aside(
     **about: Any,
 ) -> dict[str, Any]:
     """Write one file under its temporary name with ``fill(writer) -> rows``; return its manifest entry."""
+    from airflow_provider_pardot.files.streams import CountingWriter
+
     with destination.temporary(name).open("wb") as handle:
         writer = CountingWriter(handle, checksum)
         rows = fill(writer)
@@ -129,6 +129,8 @@ def _manifest(files: list[dict[str, Any]], **about: Any) -> dict[str, Any]:
 
 def _copy_csv(chunks: Iterator[bytes], writer: CountingWriter) -> int:
     """Copy a CSV file byte for byte; return its record count."""
+    from airflow_provider_pardot.files.streams import CsvRowCounter
+
     counter = CsvRowCounter()
     for chunk in chunks:
         counter.feed(chunk)
@@ -138,11 +140,15 @@ def _copy_csv(chunks: Iterator[bytes], writer: CountingWriter) -> int:
 
 def _to_parquet(chunks: Iterator[bytes], writer: CountingWriter) -> int:
     """Convert a CSV file to Parquet in bounded chunks; return its record count."""
+    from airflow_provider_pardot.files.parquet import csv_to_parquet
+
     return csv_to_parquet(chunks, writer, None)[0]
 
 
 def _merge_parquet(sources: Iterator[tuple[str, Iterator[bytes]]], writer: CountingWriter) -> int:
     """One Parquet file from several CSV files."""
+    from airflow_provider_pardot.files.parquet import csv_to_parquet
+
     state = None
     rows = 0
     for _url, chunks in sources:
@@ -155,6 +161,8 @@ def _merge_parquet(sources: Iterator[tuple[str, Iterator[bytes]]], writer: Count
 
 def _split_csv(chunks: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
     """A CSV stream's header line (with its newline; ``None`` for an empty file) and the rest, read lazily."""
+    from airflow_provider_pardot.files.streams import split_header
+
     pending = b""
     for chunk in chunks:
         pending += chunk
@@ -167,6 +175,8 @@ def _split_csv(chunks: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
 
 def _merge_csv(sources: Iterator[tuple[str, Iterator[bytes]]], writer: CountingWriter) -> int:
     """One CSV from several: the first file's header once, then every file's records; headers must agree."""
+    from airflow_provider_pardot.files.streams import CsvRowCounter, header_key
+
     counter = CsvRowCounter()
     first_header: bytes | None = None
     ends_with_newline = True
@@ -318,7 +328,7 @@ class PardotExportToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
         self.merge = merge
         self.overwrite = overwrite
         self.max_concurrency = max_concurrency
-        self.checksum = check_checksum(checksum)
+        self.checksum = _check_checksum(checksum)
         self.object_name = object_name
         self._stop = threading.Event()
         self._destination: Destination | None = None
@@ -331,11 +341,9 @@ class PardotExportToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
 
     @reports_usage
     def execute(self, context: Context) -> list[str]:
-        from airflow_provider_pardot.lineage.openlineage import (
-            CsvColumns,
-            Delivery,
-            emit_asset_events,
-        )
+        from airflow_provider_pardot.files.storage import Destination, uri
+        from airflow_provider_pardot.files.streams import Progress
+        from airflow_provider_pardot.lineage.openlineage import CsvColumns, Delivery, emit_asset_events
 
         self._stop = threading.Event()
         export = self._complete_export()
@@ -399,6 +407,8 @@ class PardotExportToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
 
     def _complete_export(self) -> dict[str, Any]:
         """The export, when it is Complete; fail at once when it failed, was canceled or expired."""
+        from airflow_provider_pardot.api.exports import export_status
+
         export = self.hook.get_export(self.export_id)
         status = export_status(export)
         if status.failed:
@@ -538,7 +548,7 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
         self.dest_conn_id = dest_conn_id
         self.file_format = _check_format(file_format, QUERY_FORMATS)
         self.overwrite = overwrite
-        self.checksum = check_checksum(checksum)
+        self.checksum = _check_checksum(checksum)
         self._destination: Destination | None = None
 
     def on_kill(self) -> None:
@@ -548,6 +558,8 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
     @reports_usage
     def execute(self, context: Context) -> list[str]:
         from airflow_provider_pardot.api.v5 import check_query
+        from airflow_provider_pardot.files.storage import Destination, uri
+        from airflow_provider_pardot.files.streams import Progress
         from airflow_provider_pardot.lineage.openlineage import Delivery, emit_asset_events
 
         criteria = dict(self.criteria or {})
@@ -593,6 +605,9 @@ class PardotQueryToObjectStorageOperator(_ReportsDelivery, PardotBaseOperator):
 
     def _spooled(self, records: Records, progress: Progress, columns: Columns, writer: CountingWriter) -> int:
         """CSV or Parquet with the union of the records' fields (``columns``: name -> kinds seen)."""
+        from airflow_provider_pardot.files.parquet import csv_value, kind, records_to_parquet
+        from airflow_provider_pardot.files.streams import Unclosable
+
         rows = 0
         with tempfile.TemporaryFile("w+b") as spool:
             for record in records:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_pardot.api.exports import ExportOutcome, export_status
 from airflow_provider_pardot.triggers.polling import PardotPollingTrigger
 
 
@@ -62,6 +61,8 @@ class PardotExportTrigger(PardotPollingTrigger):
 
     async def check(self, hook: Any) -> tuple[str, str] | None:
         """Read the export once; ``success`` or ``failed`` once it finished."""
+        from airflow_provider_pardot.api.exports import ExportOutcome, export_status
+
         self._export = await hook.get_export(self.export_id)
         status = export_status(self._export)
         if status.outcome is not ExportOutcome.RUNNING:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pardot.api.imports import import_status
 from airflow_provider_pardot.triggers.polling import PardotPollingTrigger
 
 if TYPE_CHECKING:
@@ -59,6 +58,8 @@ class PardotImportTrigger(PardotPollingTrigger):
 
     async def check(self, hook: Any) -> tuple[str, str] | None:
         """Read every import not yet Complete; ``failed`` at the first that failed, ``success`` when all are Complete."""
+        from airflow_provider_pardot.api.imports import import_status
+
         for import_id in self.import_ids:
             known = self._imports.get(str(import_id))
             if known is not None and import_status(known).complete:

@@ -14,8 +14,8 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from export_helpers import create_export
 
 from airflow_provider_pardot.exceptions import PardotApiError, PardotExportError, PardotValidationError
+from airflow_provider_pardot.files.streams import CsvRowCounter
 from airflow_provider_pardot.transfers.pardot_to_object_storage import (
-    CsvRowCounter,
     PardotExportToObjectStorageOperator,
     PardotQueryToObjectStorageOperator,
 )

@@ -23,8 +23,8 @@ import time
 import pytest
 from _faultkit import api_requests
 
+from airflow_provider_pardot.api import imports as import_rules
 from airflow_provider_pardot.exceptions import PardotRateLimitError
-from airflow_provider_pardot.transfers import object_storage_to_pardot as transfer
 from airflow_provider_pardot.transfers.object_storage_to_pardot import ObjectStorageToPardotOperator
 
 CAMPAIGN = 1001
@@ -97,7 +97,7 @@ def _drained(emulator, seconds: float = 30.0) -> None:
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    monkeypatch.setattr(transfer, "MAX_BATCH_BYTES", SMALL_BATCH)
+    monkeypatch.setattr(import_rules, "MAX_BATCH_BYTES", SMALL_BATCH)
 
 
 BATCH_FAULTS = {
@@ -193,9 +193,10 @@ def test_daily_limit_stops_at_once_and_the_open_import_imports_nothing(
 KILLED_IMPORT = """
 import sys
 from unittest import mock
-from airflow_provider_pardot.transfers import object_storage_to_pardot as transfer
-transfer.MAX_BATCH_BYTES = int(sys.argv[2])
-op = transfer.ObjectStorageToPardotOperator(
+from airflow_provider_pardot.api import imports as import_rules
+from airflow_provider_pardot.transfers.object_storage_to_pardot import ObjectStorageToPardotOperator
+import_rules.MAX_BATCH_BYTES = int(sys.argv[2])
+op = ObjectStorageToPardotOperator(
     task_id="import", source=sys.argv[1], columns={"email": ["email", "matchEmail"]},
     create_on_no_match=True, add_to_lists=[int(sys.argv[3])], poll_interval=0.01,
 )

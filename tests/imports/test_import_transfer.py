@@ -19,8 +19,8 @@ from import_helpers import (
     write_csv,
 )
 
+from airflow_provider_pardot.api import imports as import_rules
 from airflow_provider_pardot.exceptions import PardotImportError
-from airflow_provider_pardot.transfers import object_storage_to_pardot as transfer
 from airflow_provider_pardot.transfers.object_storage_to_pardot import ObjectStorageToPardotOperator
 
 HEADER = ["email", "first_name", "last_name", "campaign_id"]
@@ -124,8 +124,8 @@ def test_rejected_rows_are_written_with_the_reason_and_the_rate_fails_the_task(p
 
 
 def test_many_rows_become_several_batches_and_imports(pardot, tmp_path, context, monkeypatch):
-    monkeypatch.setattr(transfer, "MAX_BATCH_BYTES", 2_000)
-    monkeypatch.setattr(transfer, "MAX_BATCHES_PER_IMPORT", 3)
+    monkeypatch.setattr(import_rules, "MAX_BATCH_BYTES", 2_000)
+    monkeypatch.setattr(import_rules, "MAX_BATCHES_PER_IMPORT", 3)
     rows = audience(300)
     source = write_csv(tmp_path / "big.csv", HEADER, rows)
 
