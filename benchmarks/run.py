@@ -371,9 +371,11 @@ def bench_export(
 
 # ------------------------------------------------------------------------------------------ 3
 #: How the DAG processor finds the modules: ``warm``, their bytecode cached (what a deployment has
-#: once pip has compiled the packages or a first parse has written ``__pycache__``); ``cold``, every
+#: once pip has compiled the packages or a first parse has written ``__pycache__``); ``source``,
+#: Airflow's bytecode cached but the provider compiled from source at each parse (an editable
+#: checkout with PYTHONDONTWRITEBYTECODE=1: this repository's development setup); ``cold``, every
 #: module compiled from source at each parse (PYTHONDONTWRITEBYTECODE=1, read-only or fresh images).
-PARSE_MODES = ("warm", "cold")
+PARSE_MODES = ("warm", "source", "cold")
 
 
 def parse_runs(python: Path, mode: str, repeats: int) -> list[dict]:
@@ -381,9 +383,14 @@ def parse_runs(python: Path, mode: str, repeats: int) -> list[dict]:
     if mode == "warm":
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         run_measured([str(python), str(BENCH / "parse_worker.py")], env=env)  # writes the bytecode
-    else:  # an empty bytecode cache that stays empty: every module compiled at every parse
+    else:  # a bytecode cache of its own, which stays as it is: empty (cold), or Airflow's only (source)
+        cache = Path(tempfile.mkdtemp(prefix=f"parse-{mode}-", dir=WORK))
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+        if mode == "source":
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            run_measured([str(python), str(BENCH / "parse_worker.py")], env=env)  # writes the bytecode
+            shutil.rmtree(cache / ROOT.relative_to(ROOT.anchor) / "airflow_provider_pardot")  # then not the provider's
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="parse-cold-", dir=WORK)
     runs = [run_measured([str(python), str(BENCH / "parse_worker.py")], env=env) for _ in range(repeats)]
     return [last_json(res["stdout"]) for res in runs]
 
@@ -394,6 +401,8 @@ def parse_summary(rows: list[dict]) -> dict:
         "ms": median([r["provider_seconds"] for r in rows]) * 1000,
         "all_ms": [r["provider_cpu_seconds"] * 1000 for r in rows],
         "cpu_ms": median([r["provider_cpu_seconds"] for r in rows]) * 1000,
+        "gc_ms": median([r["full_gc_cpu_seconds"] for r in rows]) * 1000,
+        "gc_runs": sum(1 for r in rows if r["full_gc_count"]),
         "baseline_ms": median([r["baseline_seconds"] for r in rows]) * 1000,
         "modules": median([r["modules_added"] for r in rows]),
         "top_level": rows[0]["top_level_added"],
@@ -688,19 +697,26 @@ def report(results: dict, info: dict, command: str, started: float, load_start: 
             "Wall time swings with other load on the machine; the verdict uses the import's CPU time",
             "(`time.process_time`), which does not.",
             "",
-            "Two ways the modules are found: *warm*, their bytecode cached (a deployment where pip",
-            "compiled the packages, or any parse after the first); *cold*, every module compiled from",
-            "source at each parse (an empty `PYTHONPYCACHEPREFIX` with `PYTHONDONTWRITEBYTECODE=1`:",
-            "a read-only image whose packages were installed without bytecode).",
+            "Three ways the modules are found: *warm*, their bytecode cached (a deployment where pip",
+            "compiled the packages, or any parse after the first); *source*, Airflow's bytecode cached",
+            "but the provider compiled from source at each parse (an editable checkout with",
+            "`PYTHONDONTWRITEBYTECODE=1`, this repository's development setup); *cold*, every module",
+            "compiled from source at each parse (an empty `PYTHONPYCACHEPREFIX` with",
+            "`PYTHONDONTWRITEBYTECODE=1`: a read-only image whose packages were installed without bytecode).",
+            "*full GC* is the part of the added CPU spent in full garbage collections (generation 2),",
+            "which sweep Airflow's whole heap when the collector happens to start one during the imports;",
+            "*runs with one* counts the runs where it did.",
             "",
-            "| Airflow | modules | added ms CPU (median) | runs ms CPU | added ms wall (median) | modules added | "
+            "| Airflow | modules | added ms CPU (median) | runs ms CPU | of which full GC ms (median) | "
+            "runs with one | added ms wall (median) | modules added | "
             "bare Airflow ms | other packages the provider loads | loaded by Airflow's own bases |",
-            "|---|---|---:|---|---:|---:|---:|---|---|",
+            "|---|---|---:|---|---:|---:|---:|---:|---:|---|---|",
         ]
         for row in p.values():
             lines.append(
                 f"| {row['airflow']} | {row['mode']} | {row['cpu_ms']:.0f} | "
-                f"{', '.join(f'{x:.0f}' for x in row['all_ms'])} | {row['ms']:.0f} | "
+                f"{', '.join(f'{x:.0f}' for x in row['all_ms'])} | {row['gc_ms']:.0f} | "
+                f"{row['gc_runs']}/{len(row['all_ms'])} | {row['ms']:.0f} | "
                 f"{row['modules']:.0f} | {row['baseline_ms']:.0f} | {', '.join(row['foreign']) or 'none'} | "
                 f"{', '.join(row['airflow_loaded']) or 'none'} |"
             )
