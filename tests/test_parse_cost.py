@@ -50,9 +50,8 @@ PUBLIC_PARTS = ("hooks", "operators", "sensors", "triggers", "transfers", "links
 SMALL_TABLES = {
     "airflow_provider_pardot.exceptions",  # the errors the public modules name
     "airflow_provider_pardot.api.ids",  # DEFAULT_CONN_ID, every task's default
-    "airflow_provider_pardot.api.emails",  # the send parameters: the email operators' template_fields
+    "airflow_provider_pardot.api.email_params",  # the send parameters: the email operators' template_fields
     "airflow_provider_pardot.api.lists",  # the list fields: the list operators' template_fields
-    "airflow_provider_pardot.client.form",  # what api.emails and api.lists read values with
     "airflow_provider_pardot.client.endpoints",  # the paths the hook and the links build
 }
 

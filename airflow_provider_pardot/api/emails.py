@@ -1,5 +1,6 @@
 """
-Email sends: the documented parameters, their validation, and the form Pardot reads.
+Email sends: the validation of their documented parameters (``api/email_params.py``), and the form
+Pardot reads.
 
 Pardot accepts an email in exactly one of three ways (email docs, "Creating the Email"):
 
@@ -17,34 +18,19 @@ import re
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_pardot.api.email_params import (
+    ARRAY_PARAMS,
+    BOOLEAN_PARAMS,
+    ID_PARAMS,
+    LIST_ONLY_PARAMS,
+    LIST_PARAMS,
+    ONE_TO_ONE_PARAMS,
+)
 from airflow_provider_pardot.api.ids import require_id
 from airflow_provider_pardot.client.form import iso_datetime, pardot_bool, parse_bool
 from airflow_provider_pardot.exceptions import PardotValidationError
 
 UNSUBSCRIBE_TAGS = ("%%unsubscribe%%", "%%email_preference_center%%")
-
-#: Parameters of a one-to-one send (email docs, "Email One-to-One Send"), beside the prospect.
-ONE_TO_ONE_PARAMS = (
-    "campaign_id",
-    "email_template_id",
-    "text_content",
-    "html_content",
-    "name",
-    "subject",
-    "from_email",
-    "from_name",
-    "from_user_id",
-    "replyto_email",
-    "tags",
-    "operational_email",
-    "scheduled_time",
-)
-#: Parameters only a list send takes (email docs, "Email List Send").
-LIST_ONLY_PARAMS = ("list_ids", "suppression_list_ids", "from_assigned_user", "from_account_owner")
-LIST_PARAMS = (*ONE_TO_ONE_PARAMS, *LIST_ONLY_PARAMS)
-ARRAY_PARAMS = ("list_ids", "suppression_list_ids", "tags")
-BOOLEAN_PARAMS = ("operational_email", "from_assigned_user", "from_account_owner")
-ID_PARAMS = ("campaign_id", "email_template_id", "from_user_id")
 
 WAYS = (
     "(1) email_template_id; "

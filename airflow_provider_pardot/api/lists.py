@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_pardot.client.form import parse_bool
 from airflow_provider_pardot.exceptions import PardotValidationError
 
 EDITABLE_LIST_FIELDS = ("name", "is_public", "title", "description", "is_crm_visible")
@@ -13,6 +12,10 @@ BOOLEAN_LIST_FIELDS = ("is_public", "is_crm_visible")
 
 def validate_list_fields(fields: dict[str, Any], *, creating: bool) -> None:
     """Refuse unknown or read-only fields, a missing name on create, and non-boolean flags."""
+    # The list operators build their template_fields from the tables above when a DAG file is
+    # parsed; the reader of flags loads only when a list is validated.
+    from airflow_provider_pardot.client.form import parse_bool
+
     unknown = [name for name in fields if name not in EDITABLE_LIST_FIELDS]
     if unknown:
         raise PardotValidationError(

@@ -16,21 +16,19 @@ from urllib.parse import urljoin, urlsplit
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 
-from airflow_provider_pardot.api.emails import send_params, validate_list_send, validate_one_to_one_send
 from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID, require_id
 from airflow_provider_pardot.api.lists import BOOLEAN_LIST_FIELDS, validate_list_fields
 from airflow_provider_pardot.client import endpoints
-from airflow_provider_pardot.client.form import form_values, multipart_file
 from airflow_provider_pardot.exceptions import (
     PardotApiError,
     PardotConnectionNotFoundError,
     PardotValidationError,
 )
 
-# What a DAG file imports must not cost it the HTTP client, the API's tables or lineage: the hook's
-# internals (client pipeline, tokens, auth, connection, responses; export, import, query and v5
-# rules; streams; lineage) are imported inside the method that first needs them, when a task runs.
-# Only the small tables and checks above, which operators need to define their classes, load here.
+# What a DAG file imports must not cost it the HTTP client, the API's rules or lineage: the hook's
+# internals (client pipeline, tokens, auth, connection, form, responses; email, export, import,
+# query and v5 rules; streams; lineage) are imported inside the method that needs them, when a task
+# runs. Only the small modules above, which operators also need to define their classes, load here.
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -446,6 +444,7 @@ class PardotHook(BaseHook):
         """
         from airflow_provider_pardot.api import v5
         from airflow_provider_pardot.client import responses
+        from airflow_provider_pardot.client.form import form_values
 
         if v5.is_v5_object(object_name):
             return self._read_v5(object_name, record_id, fields, params)
@@ -494,6 +493,7 @@ class PardotHook(BaseHook):
     def list_one_to_one_templates(self, archived: bool = False) -> list[dict[str, Any]]:
         """Return the templates enabled for one-to-one emails, always as a list."""
         from airflow_provider_pardot.client import responses
+        from airflow_provider_pardot.client.form import form_values
 
         params = form_values({"archived": archived})
         body = self._object_call("GET", "emailTemplate", "listOneToOne", params=params)
@@ -506,6 +506,8 @@ class PardotHook(BaseHook):
 
         Validated before sending; never repeated after an ambiguous failure.
         """
+        from airflow_provider_pardot.api.emails import validate_list_send
+
         validate_list_send(params)
         return self._send(endpoints.email_send_path(self._v()), params, "The list email send")
 
@@ -513,12 +515,15 @@ class PardotHook(BaseHook):
         self, *, prospect_id: int | str | None = None, prospect_email: str | None = None, **params: Any
     ) -> dict[str, Any]:
         """Send an email to one prospect, by Pardot id or by email address; return the created email."""
+        from airflow_provider_pardot.api.emails import validate_one_to_one_send
+
         validate_one_to_one_send(prospect_id=prospect_id, prospect_email=prospect_email, params=params)
         path = endpoints.email_send_path(self._v(), prospect_id=prospect_id, prospect_email=prospect_email)
         who = f"prospect {prospect_id}" if prospect_id is not None else "the prospect email"
         return self._send(path, params, f"The one-to-one email send to {who}")
 
     def _send(self, path: str, params: dict[str, Any], action: str) -> dict[str, Any]:
+        from airflow_provider_pardot.api.emails import send_params
         from airflow_provider_pardot.client import responses
 
         body = self.call(
@@ -530,6 +535,7 @@ class PardotHook(BaseHook):
     def create_list(self, **fields: Any) -> dict[str, Any]:
         """Create a list (``name`` required) and return it."""
         from airflow_provider_pardot.client import responses
+        from airflow_provider_pardot.client.form import form_values
 
         validate_list_fields(fields, creating=True)
         body = self._object_call(
@@ -545,6 +551,7 @@ class PardotHook(BaseHook):
     def update_list(self, list_id: int | str, **fields: Any) -> dict[str, Any]:
         """Update a list's fields and return the updated list."""
         from airflow_provider_pardot.client import responses
+        from airflow_provider_pardot.client.form import form_values
 
         require_id("list_id", list_id)
         validate_list_fields(fields, creating=False)
@@ -722,6 +729,8 @@ class PardotHook(BaseHook):
         Never repeated after an ambiguous failure (:class:`PardotAmbiguousSendError`): the batch may
         have landed, and the same rows must not be in the import twice.
         """
+        from airflow_provider_pardot.client.form import multipart_file
+
         import_id = require_id("import_id", import_id)
         body, content_type = multipart_file("file", "batch.csv", data, "text/csv; charset=utf-8")
         self.request(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pardot.api.emails import LIST_PARAMS, ONE_TO_ONE_PARAMS
+from airflow_provider_pardot.api.email_params import LIST_PARAMS, ONE_TO_ONE_PARAMS
 from airflow_provider_pardot.exceptions import PardotAmbiguousSendError
 from airflow_provider_pardot.links.pardot import PardotEmailLink
 from airflow_provider_pardot.operators.base import PardotBaseOperator, reports_usage
