@@ -442,3 +442,17 @@ def import_status(record: Any) -> ExportStatus:
 _IMPORT_GONE = (
     "Pardot expires imports not submitted within 24 hours, and forgets their results 7 days after they complete."
 )
+
+
+def imports_to_read(records: dict[str, dict[str, Any]], import_ids: Sequence[int]) -> list[int]:
+    """
+    The imports a wait for ``import_ids`` reads next: every one whose last record (in ``records``,
+    by id as text) is not Complete. A Complete import is never read again.
+    """
+    return [i for i in import_ids if str(i) not in records or not import_status(records[str(i)]).complete]
+
+
+def imports_complete(records: dict[str, dict[str, Any]], import_ids: Sequence[int]) -> bool:
+    """Whether the last record of every one of ``import_ids`` is Complete."""
+    return not imports_to_read(records, import_ids)
+
