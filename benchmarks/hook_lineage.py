@@ -6,7 +6,12 @@ by a no-op: what the provider did before without the OpenLineage provider config
 the median seconds of each over ``--runs`` runs, their ratio, and how many times Airflow built
 its collector in the process.
 
-    .venv/bin/python benchmarks/hook_lineage.py [--runs 5]
+``--in-task`` measures the same read inside a real Airflow task (``airflow dags test`` on a fresh
+SQLite database), once without and once with OpenLineage configured (console transport): whether
+Airflow had built its collector before the task's first read, the first and second reads' seconds,
+and the whole ``dags test`` run's.
+
+    .venv/bin/python benchmarks/hook_lineage.py [--runs 5] [--in-task]
 """
 
 from __future__ import annotations
@@ -70,11 +75,88 @@ def run(url: str, mode: str, what: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+TASK_DAG = textwrap.dedent(
+    """
+    from __future__ import annotations
+
+    from airflow.sdk import dag, task
+
+
+    @dag(schedule=None)
+    def hook_lineage_cost():
+        @task
+        def read():
+            import json, os, time
+            from pathlib import Path
+
+            from airflow.providers.common.compat.sdk import get_hook_lineage_collector as built
+
+            import airflow_provider_pardot.hooks.pardot as hooks
+
+            if os.environ["PARDOT_REPORTS"] == "off":
+                hooks.report_hook_input = lambda *args, **kwargs: None
+            built_before = built.cache_info().currsize
+            started = time.perf_counter()
+            hook = hooks.PardotHook()
+            rows = sum(1 for _ in hook.query("lists"))
+            first = time.perf_counter() - started
+            again = time.perf_counter()
+            rows += sum(1 for _ in hook.query("lists"))
+            again = time.perf_counter() - again
+            result = {"built_before": built_before, "first": first, "again": again, "rows": rows}
+            Path(os.environ["PARDOT_OUT"]).write_text(json.dumps(result))
+
+        read()
+
+
+    hook_lineage_cost()
+    """
+)
+
+
+def in_task(url: str, runs: int) -> None:
+    """The read inside a real task, reports on and off, without and with OpenLineage configured."""
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from airflow_run import AirflowHome
+    from common import connection
+
+    root = Path(tempfile.mkdtemp(prefix="hook-lineage-"))
+    (root / "dags").mkdir()
+    (root / "dags" / "hook_lineage_cost.py").write_text(TASK_DAG)
+    home, out = AirflowHome(root / "home", root / "dags"), root / "out.json"
+    for lineage in ("no lineage reader", "OpenLineage (console)"):
+        results: dict[str, list[dict]] = {"on": [], "off": []}
+        for mode in ("on", "off") * runs:
+            env = {"PARDOT_REPORTS": mode, "PARDOT_OUT": str(out)}
+            if lineage.startswith("OpenLineage"):
+                env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = '{"type": "console"}'
+            started = time.perf_counter()
+            run = home.dags_test("hook_lineage_cost", connections={"pardot_default": connection(url)}, extra_env=env)
+            if not run.succeeded:
+                raise RuntimeError(run.output[-3000:])
+            results[mode].append(json.loads(out.read_text()) | {"wall": time.perf_counter() - started})
+        med = {m: {k: statistics.median(r[k] for r in rs) for k in ("first", "again", "wall")} for m, rs in results.items()}
+        before = sorted({r["built_before"] for rs in results.values() for r in rs})
+        print(
+            f"in a task, {lineage}: first read {med['on']['first']:.3f}s reported vs "
+            f"{med['off']['first']:.3f}s not; second read {med['on']['again'] * 1e3:.1f} vs "
+            f"{med['off']['again'] * 1e3:.1f} ms; dags test {med['on']['wall']:.1f} vs {med['off']['wall']:.1f} s; "
+            f"collector built before the first read: {before}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--in-task", action="store_true", help="measure inside a real task (airflow dags test)")
     args = parser.parse_args()
     with Emulator("--export-delay", "0", "--records", "list=300", name="lineage") as emulator:
+        if args.in_task:
+            in_task(emulator.url, args.runs)
+            return 0
         for what in ("read", "transfer"):
             results = {mode: [run(emulator.url, mode, what) for _ in range(args.runs)] for mode in ("on", "off")}
             first = {mode: statistics.median(r["first"] for r in rs) for mode, rs in results.items()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow_provider_pardot.api.criteria import DATE_KEYWORDS, RELATIVE_DATE
 from airflow_provider_pardot.api.ids import require_id
@@ -55,28 +55,25 @@ class Procedure:
 _ACTIVITY = ("type", "prospect_only", "prospectOnly")
 DELETED_VALUES = ("true", "false", "all")
 
-#: The documented object/procedure table (Export API docs, "Procedures").
+_CREATED_UPDATED = {
+    "filter_by_created_at": Procedure("created", deleted="deleted"),
+    "filter_by_updated_at": Procedure("updated", deleted="deleted"),
+}
+_PROSPECT_UPDATED = {
+    "filter_by_prospect_updated_at": Procedure("prospect_updated", deleted="prospect_deleted"),
+    "filter_by_updated_at": Procedure("updated", deleted="deleted"),
+}
+#: The documented object/procedure table (Export API docs, "Procedures"). List memberships and
+#: prospects share their procedures, as prospect accounts and visitors do.
 EXPORT_PROCEDURES: dict[str, dict[str, Procedure]] = {
     "visitorActivity": {
         "filter_by_created_at": Procedure("created", _ACTIVITY),
         "filter_by_updated_at": Procedure("updated", _ACTIVITY),
     },
-    "listMembership": {
-        "filter_by_created_at": Procedure("created", deleted="deleted"),
-        "filter_by_updated_at": Procedure("updated", deleted="deleted"),
-    },
-    "prospect": {
-        "filter_by_created_at": Procedure("created", deleted="deleted"),
-        "filter_by_updated_at": Procedure("updated", deleted="deleted"),
-    },
-    "prospectAccount": {
-        "filter_by_prospect_updated_at": Procedure("prospect_updated", deleted="prospect_deleted"),
-        "filter_by_updated_at": Procedure("updated", deleted="deleted"),
-    },
-    "visitor": {
-        "filter_by_prospect_updated_at": Procedure("prospect_updated", deleted="prospect_deleted"),
-        "filter_by_updated_at": Procedure("updated", deleted="deleted"),
-    },
+    "listMembership": _CREATED_UPDATED,
+    "prospect": _CREATED_UPDATED,
+    "prospectAccount": _PROSPECT_UPDATED,
+    "visitor": _PROSPECT_UPDATED,
     "externalActivity": {
         "filter_by_created_at": Procedure("created"),
         "filter_by_activity_date": Procedure("activity"),
@@ -370,19 +367,32 @@ def export_call(api_version: int, operation: str, export_id: int | str | None = 
 
 
 class ExportOutcome(Enum):
-    """What an export's state means for a task that waits for it."""
+    """What a Pardot job's state (an export's, an import's) means for a task that waits for it."""
 
-    #: Complete and not expired: its result files can be downloaded (none when there was no data).
+    #: Complete (and not expired): an export's files can be downloaded, an import's rows are applied.
     COMPLETE = "complete"
-    #: Failed, Canceled or expired: it will never be downloadable, waiting longer cannot help.
+    #: Failed, Canceled (Cancelled) or expired: waiting longer cannot help.
     FAILED = "failed"
-    #: Waiting, Processing, or a state this provider does not know: wait.
+    #: Waiting, Processing, Open, or a state this provider does not know: wait.
     RUNNING = "running"
 
+    @classmethod
+    def of(cls, state: Any) -> ExportOutcome:
+        """The outcome of a state as Pardot spells it, read without regard to case."""
+        return _OUTCOMES.get(str(state).strip().lower(), cls.RUNNING)
 
-@dataclass(frozen=True)
-class ExportStatus:
-    """An export's :class:`ExportOutcome`, and a sentence saying so (for the log, or the error)."""
+
+#: The final states by their lower-case names (exports say Canceled, imports Cancelled).
+_OUTCOMES = {
+    COMPLETE.lower(): ExportOutcome.COMPLETE,
+    FAILED.lower(): ExportOutcome.FAILED,
+    CANCELED.lower(): ExportOutcome.FAILED,
+    "cancelled": ExportOutcome.FAILED,
+}
+
+
+class ExportStatus(NamedTuple):
+    """A job's :class:`ExportOutcome`, and a sentence saying so (for the log, or the error)."""
 
     outcome: ExportOutcome
     message: str
@@ -396,31 +406,38 @@ class ExportStatus:
         return self.outcome is ExportOutcome.FAILED
 
 
-#: The documented states by their lower-case names (and the British spelling of Canceled).
-_STATES = {state.lower(): state for state in (COMPLETE, FAILED, CANCELED)} | {"cancelled": CANCELED}
+def job_status(job: str, record: dict[str, Any], field: str, expired_reason: str, detail: str) -> ExportStatus:
+    """
+    The one reading of a Pardot job's state, for exports and imports alike: a final state is named
+    before expiry, expiry before completion.
+
+    :param job: ``"export"`` or ``"import"``
+    :param record: the normalised job: ``id``, ``isExpired`` and its state under ``field``
+    :param field: Pardot's word for the state (``state`` for exports, ``status`` for imports)
+    :param expired_reason: why an expired job cannot be waited for, and what to do instead
+    :param detail: what the sentence of a complete job adds after ``is Complete``
+    """
+    name, state = f"Pardot {job} {record['id']}", record[field]
+    outcome = ExportOutcome.of(state)
+    if outcome is ExportOutcome.FAILED:
+        return ExportStatus(outcome, f"{name} ended in {field} {state}.")
+    if record["isExpired"]:
+        return ExportStatus(ExportOutcome.FAILED, f"{name} has expired ({field} {state}): {expired_reason}")
+    if outcome is ExportOutcome.COMPLETE:
+        return ExportStatus(outcome, f"{name} is Complete{detail}.")
+    return ExportStatus(outcome, f"{name} is {state}.")
 
 
 def export_status(export: Any) -> ExportStatus:
     """
-    Read an export's state: the one place that decides whether it is complete, failed (and why) or running.
+    Read an export's state: whether it is complete, failed (and why) or running.
 
     ``export`` is an export as any Export API version answers it (v3/v4 ``{"export": {"state": ...}}``,
-    v5 ``{"status": ...}``) or as the hook normalises it. States are read without regard to case.
+    v5 ``{"status": ...}``) or as the hook normalises it.
     """
     record = normalise_export(export)
-    name, state = record["id"], record["state"]
-    known = _STATES.get(str(state).strip().lower())
-    if known in (FAILED, CANCELED):
-        return ExportStatus(ExportOutcome.FAILED, f"Pardot export {name} ended in state {state}.")
-    if record["isExpired"]:
-        return ExportStatus(
-            ExportOutcome.FAILED,
-            f"Pardot export {name} has expired (state {state}): its result files are gone "
-            "(Pardot keeps them 7 days). Create a new export.",
-        )
-    if known == COMPLETE:
-        files = len(record["resultRefs"])
-        return ExportStatus(
-            ExportOutcome.COMPLETE, f"Pardot export {name} is Complete with {files} result file(s)."
-        )
-    return ExportStatus(ExportOutcome.RUNNING, f"Pardot export {name} is {state}.")
+    files = f" with {len(record['resultRefs'])} result file(s)"
+    return job_status("export", record, "state", _EXPORT_GONE, files)
+
+
+_EXPORT_GONE = "its result files are gone (Pardot keeps them 7 days). Create a new export."

@@ -30,13 +30,15 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pardot.api.exports import ExportOutcome, ExportStatus
+from airflow_provider_pardot.api.exports import job_status
 from airflow_provider_pardot.api.v5 import CUSTOM_FIELD, V5_OBJECTS
 from airflow_provider_pardot.client.form import parse_bool
 from airflow_provider_pardot.exceptions import PardotValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+
+    from airflow_provider_pardot.api.exports import ExportStatus
 
 #: Bytes of CSV in one batch: Pardot refuses more than 10 MB (HTTP 413); the decimal reading of
 #: "10 MB" keeps every batch under both 10,000,000 and 10 MiB.
@@ -74,12 +76,11 @@ IMPORTABLE_FIELDS = tuple(f for f in V5_OBJECTS["prospects"].fields if f not in 
 PROSPECTS_OBJECT = "prospects"
 LIST_MEMBERSHIPS_OBJECT = "listMemberships"
 
-# Import statuses (v5 ``status``). ``Ready`` is only ever sent, never stored.
+#: The status of an import that was created and not submitted yet (v5 ``status``).
 OPEN = "Open"
+#: The status a submit sends (v5 ``status``); it is never read back: Pardot answers Waiting, and
+#: the states of an import are read by :func:`import_status`.
 READY = "Ready"
-COMPLETE = "Complete"
-FAILED = "Failed"
-CANCELLED = "Cancelled"
 #: Pardot's error when a submit meets an import that is no longer Open (it was submitted already).
 NOT_OPEN_CODE = 155
 #: The fields asked for when reading an import.
@@ -425,36 +426,33 @@ def normalise_import(body: Any) -> dict[str, Any]:
     }
 
 
-_FINAL = {
-    COMPLETE.lower(): COMPLETE,
-    FAILED.lower(): FAILED,
-    CANCELLED.lower(): CANCELLED,
-    "canceled": CANCELLED,
-}
-
-
 def import_status(record: Any) -> ExportStatus:
     """
-    Read an import's state: the one place that decides whether it is complete, failed (and why) or running.
+    Read an import's state: whether it is complete, failed (and why) or running.
 
     ``Failed``, ``Cancelled`` and an expired import end the wait; ``Open`` (not submitted, or a
     read that lags the submit), ``Waiting`` and ``Processing`` are waited for.
     """
     record = normalise_import(record)
-    name, status = record["id"], record["status"]
-    known = _FINAL.get(str(status).strip().lower())
-    if known in (FAILED, CANCELLED):
-        return ExportStatus(ExportOutcome.FAILED, f"Pardot import {name} ended in status {status}.")
-    if record["isExpired"]:
-        return ExportStatus(
-            ExportOutcome.FAILED,
-            f"Pardot import {name} has expired (status {status}): Pardot expires imports not submitted "
-            "within 24 hours, and forgets their results 7 days after they complete.",
-        )
-    if known == COMPLETE:
-        return ExportStatus(
-            ExportOutcome.COMPLETE,
-            f"Pardot import {name} is Complete: {record['createdCount'] or 0} created, "
-            f"{record['updatedCount'] or 0} updated, {record['errorCount'] or 0} rejected.",
-        )
-    return ExportStatus(ExportOutcome.RUNNING, f"Pardot import {name} is {status}.")
+    counts = f": {record['createdCount'] or 0} created, {record['updatedCount'] or 0} updated, "
+    counts += f"{record['errorCount'] or 0} rejected"
+    return job_status("import", record, "status", _IMPORT_GONE, counts)
+
+
+_IMPORT_GONE = (
+    "Pardot expires imports not submitted within 24 hours, and forgets their results 7 days after they complete."
+)
+
+
+def imports_to_read(records: dict[str, dict[str, Any]], import_ids: Sequence[int]) -> list[int]:
+    """
+    The imports a wait for ``import_ids`` reads next: every one whose last record (in ``records``,
+    by id as text) is not Complete. A Complete import is never read again.
+    """
+    return [i for i in import_ids if str(i) not in records or not import_status(records[str(i)]).complete]
+
+
+def imports_complete(records: dict[str, dict[str, Any]], import_ids: Sequence[int]) -> bool:
+    """Whether the last record of every one of ``import_ids`` is Complete."""
+    return not imports_to_read(records, import_ids)
+

@@ -192,18 +192,15 @@ class PardotImportWaitMixin(PardotHookMixin):
         Raises :class:`~airflow_provider_pardot.exceptions.PardotImportError` when one failed, was
         cancelled or expired.
         """
-        from airflow_provider_pardot.api.imports import import_status
+        from airflow_provider_pardot.api.imports import import_status, imports_complete, imports_to_read
 
-        for import_id in import_ids:
-            known = records.get(str(import_id))
-            if known is not None and import_status(known).complete:
-                continue
+        for import_id in imports_to_read(records, import_ids):
             record = records[str(import_id)] = self.hook.get_import(import_id)
             status = import_status(record)
             if status.failed:
                 raise PardotImportError(status.message)
             self.log.info("%s", status.message)
-        return all(import_status(records[str(i)]).complete for i in import_ids)
+        return imports_complete(records, import_ids)
 
     def defer_for_imports(
         self,

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.providers.common.compat.sdk import (
-    AirflowSensorTimeout,
-    BaseSensorOperator,
-    PokeReturnValue,
-    conf,
-)
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, PokeReturnValue
 
-from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID
 from airflow_provider_pardot.exceptions import PardotExportError
-from airflow_provider_pardot.operators.base import (
-    DEFAULT_EXPORT_TIMEOUT,
-    PardotExportWaitMixin,
-    reports_usage,
-)
+from airflow_provider_pardot.operators.base import DEFAULT_EXPORT_TIMEOUT, PardotExportWaitMixin
+from airflow_provider_pardot.sensors.base import PardotBaseSensor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,7 +16,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-class PardotExportSensor(PardotExportWaitMixin, BaseSensorOperator):
+class PardotExportSensor(PardotExportWaitMixin, PardotBaseSensor):
     """
     Wait until a Pardot export is Complete and not expired; return (XCom) the normalised export.
 
@@ -52,20 +43,9 @@ class PardotExportSensor(PardotExportWaitMixin, BaseSensorOperator):
     template_fields: Sequence[str] = ("export_id", "pardot_conn_id")
     ui_color = "#c5e3f6"
 
-    def __init__(
-        self,
-        *,
-        export_id: int | str,
-        pardot_conn_id: str = DEFAULT_CONN_ID,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poke_interval: float = 60,
-        timeout: float = DEFAULT_EXPORT_TIMEOUT,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+    def __init__(self, *, export_id: int | str, timeout: float = DEFAULT_EXPORT_TIMEOUT, **kwargs: Any) -> None:
+        super().__init__(timeout=timeout, **kwargs)
         self.export_id = export_id
-        self.pardot_conn_id = pardot_conn_id
-        self.deferrable = deferrable
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         from airflow_provider_pardot.api.exports import export_status
@@ -79,13 +59,7 @@ class PardotExportSensor(PardotExportWaitMixin, BaseSensorOperator):
             return PokeReturnValue(is_done=True, xcom_value=export)
         return False
 
-    @reports_usage
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context=context)
-        done = self.poke(context)  # finished already: no need to defer
-        if isinstance(done, PokeReturnValue):
-            return done.xcom_value
+    def defer_waiting(self) -> NoReturn:
         self.defer_until_finished(
             poll_interval=self.poke_interval, timeout=float(self.timeout), cancel_on_kill=False
         )

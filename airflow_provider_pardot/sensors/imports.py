@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.providers.common.compat.sdk import (
-    AirflowSensorTimeout,
-    BaseSensorOperator,
-    PokeReturnValue,
-    conf,
-)
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, PokeReturnValue
 
-from airflow_provider_pardot.api.ids import DEFAULT_CONN_ID, require_id
-from airflow_provider_pardot.operators.base import PardotImportWaitMixin, reports_usage
+from airflow_provider_pardot.api.ids import require_id
+from airflow_provider_pardot.operators.base import PardotImportWaitMixin
+from airflow_provider_pardot.sensors.base import PardotBaseSensor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,7 +19,7 @@ if TYPE_CHECKING:
 DEFAULT_IMPORT_TIMEOUT = 24 * 3600
 
 
-class PardotImportSensor(PardotImportWaitMixin, BaseSensorOperator):
+class PardotImportSensor(PardotImportWaitMixin, PardotBaseSensor):
     """
     Wait until Pardot imports are Complete; return (XCom) the import, or the list of imports.
 
@@ -51,16 +47,11 @@ class PardotImportSensor(PardotImportWaitMixin, BaseSensorOperator):
         self,
         *,
         import_id: int | str | Sequence[int | str],
-        pardot_conn_id: str = DEFAULT_CONN_ID,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poke_interval: float = 60,
         timeout: float = DEFAULT_IMPORT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        super().__init__(timeout=timeout, **kwargs)
         self.import_id = import_id
-        self.pardot_conn_id = pardot_conn_id
-        self.deferrable = deferrable
         self._records: dict[str, dict[str, Any]] = {}
 
     def _ids(self) -> list[int]:
@@ -82,13 +73,7 @@ class PardotImportSensor(PardotImportWaitMixin, BaseSensorOperator):
             )
         return False
 
-    @reports_usage
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context=context)
-        done = self.poke(context)  # finished already: no need to defer
-        if isinstance(done, PokeReturnValue):
-            return done.xcom_value
+    def defer_waiting(self) -> NoReturn:
         self.defer_for_imports(self._ids(), poll_interval=self.poke_interval, timeout=float(self.timeout))
 
     def imports_complete(

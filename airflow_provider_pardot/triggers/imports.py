@@ -58,18 +58,15 @@ class PardotImportTrigger(PardotPollingTrigger):
 
     async def check(self, hook: Any) -> tuple[str, str] | None:
         """Read every import not yet Complete; ``failed`` at the first that failed, ``success`` when all are Complete."""
-        from airflow_provider_pardot.api.imports import import_status
+        from airflow_provider_pardot.api.imports import import_status, imports_complete, imports_to_read
 
-        for import_id in self.import_ids:
-            known = self._imports.get(str(import_id))
-            if known is not None and import_status(known).complete:
-                continue
+        for import_id in imports_to_read(self._imports, self.import_ids):
             record = self._imports[str(import_id)] = await hook.get_import(import_id)
             status = import_status(record)
             if status.failed:
                 return "failed", status.message
             self.log.info("%s", status.message)
-        if all(import_status(self._imports[str(i)]).complete for i in self.import_ids):
+        if imports_complete(self._imports, self.import_ids):
             return "success", f"Pardot imports {self.import_ids} are Complete."
         return None
 
