@@ -100,7 +100,7 @@ def _added_modules(mode: str, names: list[str], tmp_path: Path) -> dict[str, lis
 
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory):
-    """``parsed(mode)``: what each public module or example DAG added (one interpreter a mode)."""
+    """``parsed(mode, names)``: what each public module or example DAG added (one interpreter a mode)."""
     runs: dict[str, dict[str, list[str]]] = {}
 
     def run(mode: str, names: list[str]) -> dict[str, list[str]]:
