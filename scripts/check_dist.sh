@@ -24,7 +24,7 @@ sdist=(dist/*.tar.gz)
 "$ROOT/.venv/bin/twine" check --strict "${wheel[@]}" "${sdist[@]}"
 
 "$PYTHON" -m venv "$DIST_VENV"
-"$UV" pip install -q -p "$DIST_VENV/bin/python" -c constraints/airflow-3.txt \
+"$UV" pip install -q --compile-bytecode -p "$DIST_VENV/bin/python" -c constraints/airflow-3.txt \
     "apache-airflow==$AIRFLOW_3" "${wheel[0]}"
 
 

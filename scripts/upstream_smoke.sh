@@ -20,7 +20,7 @@ smoke() {  # <name> <airflow requirement> <extras> <lock>
     local venv="$ROOT/.venv-upstream-$1"
     echo "==> $1: newest of $2"
     rm -rf "$venv" && "$PYTHON" -m venv "$venv"
-    if ! "$UV" pip install -q --refresh --upgrade -p "$venv/bin/python" "$2" -e ".[$3]"; then
+    if ! "$UV" pip install -q --compile-bytecode --refresh --upgrade -p "$venv/bin/python" "$2" -e ".[$3]"; then
         echo "==> $1: the newest versions do not install together"; status=1; return
     fi
     echo "--- versions that differ from $4 (lock -> newest):"
