@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
@@ -207,9 +207,9 @@ class Batch:
     rows: int
     size: int
 
-    def read(self) -> bytes:
-        with open(self.path, "rb") as handle:
-            return handle.read()
+    def open(self) -> BinaryIO:
+        """The batch file, open for reading (the caller closes it)."""
+        return open(self.path, "rb")  # noqa: SIM115
 
 
 class BatchTooLarge(ValueError):

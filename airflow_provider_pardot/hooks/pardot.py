@@ -11,7 +11,7 @@ import weakref
 from contextlib import nullcontext
 from dataclasses import replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, BinaryIO, Unpack
 from urllib.parse import urljoin, urlsplit
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
@@ -31,7 +31,7 @@ from airflow_provider_pardot.api.lists import BOOLEAN_LIST_FIELDS, validate_list
 from airflow_provider_pardot.client import endpoints, responses
 from airflow_provider_pardot.client.auth import token_request
 from airflow_provider_pardot.client.connection import SECRET_EXTRAS, PardotConnectionConfig, build_config
-from airflow_provider_pardot.client.form import form_values, multipart_file
+from airflow_provider_pardot.client.form import MultipartFile, form_values
 from airflow_provider_pardot.client.pipeline import (
     TOKEN,
     Attempt,
@@ -206,7 +206,7 @@ class PardotHook(BaseHook):
         path: str,
         *,
         params: dict[str, Any] | None = None,
-        data: dict[str, Any] | bytes | None = None,
+        data: dict[str, Any] | bytes | MultipartFile | None = None,
         json: Any = None,
         idempotent: bool | None = None,
         stream: bool = False,
@@ -241,6 +241,8 @@ class PardotHook(BaseHook):
                 answer = None
                 time.sleep(step.seconds)
             else:
+                if isinstance(data, MultipartFile):
+                    data.seek(0)  # a stream is sent whole by every attempt
                 answer = self._send_once(exchange, step, body, **options)
         return step
 
@@ -693,20 +695,23 @@ class PardotHook(BaseHook):
             )
         return record
 
-    def add_import_batch(self, import_id: int | str, data: bytes) -> None:
+    def add_import_batch(self, import_id: int | str, data: bytes | BinaryIO) -> None:
         """
         Upload one CSV batch (at most 10 MB, header first) to an Open import, as the multipart part ``file``.
+
+        ``data`` is the batch's bytes, or a binary file open at its start: the file is streamed
+        (read a block at a time as it is sent), not read into memory.
 
         Never repeated after an ambiguous failure (:class:`PardotAmbiguousSendError`): the batch may
         have landed, and the same rows must not be in the import twice.
         """
         import_id = require_id("import_id", import_id)
-        body, content_type = multipart_file("file", "batch.csv", data, "text/csv; charset=utf-8")
+        body = MultipartFile("file", "batch.csv", data, "text/csv; charset=utf-8")
         self.request(
             "POST",
             endpoints.import_path(import_id, "batches"),
             data=body,
-            headers={"Content-Type": content_type},
+            headers={"Content-Type": body.content_type},
             idempotent=False,
             action=f"Uploading a batch to Pardot import {import_id}",
         )

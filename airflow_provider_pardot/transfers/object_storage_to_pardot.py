@@ -134,11 +134,16 @@ class _Imports:
         if self.current is None:
             self.current = self._create()
         try:
-            self.hook.add_import_batch(self.current, batch.read())
+            self._send(batch)
         except PardotAmbiguousSendError as err:
             self._start_again(err)
         if len(self.batches) >= MAX_BATCHES_PER_IMPORT:
             self.submit()
+
+    def _send(self, batch: Batch) -> None:
+        assert self.current is not None
+        with batch.open() as handle:  # streamed from the spool file as it is sent
+            self.hook.add_import_batch(self.current, handle)
 
     def _create(self) -> int:
         for attempt in range(1, self.attempts + 1):
@@ -167,7 +172,7 @@ class _Imports:
             self.current = self._create()
             try:
                 for batch in self.batches:
-                    self.hook.add_import_batch(self.current, batch.read())
+                    self._send(batch)
                 return
             except PardotAmbiguousSendError as err:
                 error = err
