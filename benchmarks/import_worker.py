@@ -63,13 +63,11 @@ def run(source: str) -> dict:
 
 def premake(source: str, folder: str) -> dict:
     """The batches the operator would send, as files: what curl uploads."""
-    from airflow_provider_pardot.api.imports import MAX_BATCH_BYTES
-    from airflow_provider_pardot.files.import_batches import csv_batches
     from airflow_provider_pardot.transfers.object_storage_to_pardot import _Rejects
 
     op = _operator(source)
     plan = op._plan()
-    batches = list(csv_batches(plan.header, op._rows(plan, _Rejects(plan.header)), MAX_BATCH_BYTES, folder))
+    batches = list(op._batches(plan, _Rejects(plan.header), folder))
     return {"batches": [b.path for b in batches], "rows": sum(b.rows for b in batches)}
 
 

@@ -32,6 +32,7 @@ from airflow_provider_pardot.exceptions import (
     PardotImportError,
     PardotValidationError,
 )
+from airflow_provider_pardot.files import arrow_batches
 from airflow_provider_pardot.files.import_batches import (
     ERRORS_SUFFIX,
     CsvLines,
@@ -410,7 +411,7 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
     def _upload(self, plan: _Plan, rejects: _Rejects) -> _Imports:
         imports = _Imports(self.hook, plan.options, self.log, self.hook.config.max_retries + 1)
         with Spool() as spool:
-            batches = csv_batches(plan.header, self._rows(plan, rejects), MAX_BATCH_BYTES, spool.path)
+            batches = self._batches(plan, rejects, spool.path)
             for batch in ahead(batches):  # the next batch is made while this one is uploaded
                 imports.add(batch)
             imports.submit()
@@ -420,19 +421,36 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
             )
         return imports
 
+    def _batches(self, plan: _Plan, rejects: _Rejects, spool: str) -> Iterator[Batch]:
+        """The CSV batches of the source: converted by Arrow when pyarrow is installed, else row by row."""
+        columnar = plan.rows.columnar()
+        if columnar is None or not arrow_batches.available():
+            return csv_batches(plan.header, self._rows(plan, rejects), MAX_BATCH_BYTES, spool)
+        layout = arrow_batches.RowLayout(len(plan.source_columns), *columnar)
+        self.log.info("Reading %s with Arrow", ", ".join(source.uri for source in plan.files))
+
+        def refuse(row: list[str], source: SourceFile) -> list[list[str]]:
+            return self._shaped(plan, rejects, row, source)
+
+        return arrow_batches.arrow_batches(plan.files, layout, plan.header, MAX_BATCH_BYTES, spool, refuse)
+
     def _rows(self, plan: _Plan, rejects: _Rejects) -> Iterator[Sequence[str]]:
-        width = len(plan.source_columns)
-        shape = plan.rows.shape
         for source in plan.files:
             self.log.info("Reading %s", source.uri)
             for row in iter_rows(source):
-                shaped = (
-                    shape(row) if len(row) == width else f"{len(row)} values, not {width}, in {source.uri}"
-                )
-                if isinstance(shaped, str):
-                    rejects.add(plan.rows.project(row), shaped)
-                else:
-                    yield from shaped
+                yield from self._shaped(plan, rejects, row, source)
+
+    @staticmethod
+    def _shaped(plan: _Plan, rejects: _Rejects, row: Sequence[str], source: SourceFile) -> list[list[str]]:
+        """The import rows of one source row; none when it cannot be sent (then it is a rejected row)."""
+        width = len(plan.source_columns)
+        shaped = (
+            plan.rows.shape(row) if len(row) == width else f"{len(row)} values, not {width}, in {source.uri}"
+        )
+        if isinstance(shaped, str):
+            rejects.add(plan.rows.project(row), shaped)
+            return []
+        return shaped
 
     def _wait(self, import_ids: list[int]) -> list[dict[str, Any]]:
         records: dict[str, dict[str, Any]] = {}
