@@ -61,6 +61,8 @@ if TYPE_CHECKING:
 
 #: Pardot accepts five concurrent requests per account; one hook never has more in flight.
 MAX_IN_FLIGHT = 5
+#: Bytes of a request body handed to the socket at once (urllib3 sends 16 KiB at a time).
+SEND_BLOCK = 1 << 20
 #: v3/v4 query pages hold at most 200 rows.
 PAGE_SIZE = 200
 #: Pardot's advice for bulk pulls: basic data, no ``total_results`` to count.
@@ -138,6 +140,9 @@ class PardotHook(BaseHook):
 
         session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=MAX_IN_FLIGHT, max_retries=0)
+        # A request body (a 10 MB import batch) goes out 1 MiB a send, not urllib3's 16 KiB: each
+        # send takes the GIL, and a thread converting the next batch holds it up to 5 ms at a time.
+        adapter.poolmanager.connection_pool_kw["blocksize"] = SEND_BLOCK
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once, here, for the
