@@ -8,6 +8,7 @@ parsing a DAG) stays light.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from typing import TYPE_CHECKING, Any
@@ -170,6 +171,7 @@ def text_column(column: Any) -> Any:
     return pc.fill_null(column, repeated("", 1)[0])  # a scalar taken from an array: see repeated()
 
 
+@functools.lru_cache(maxsize=32)
 def repeated(text: str, count: int) -> Any:
     """A string array of ``count`` times ``text``, built from its buffers.
 
