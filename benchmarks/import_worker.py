@@ -1,12 +1,14 @@
 """
 One measured run of the import benchmark, in its own process (its peak RSS is its own).
 
-    import_worker.py run <source>            ObjectStorageToPardotOperator.execute(): JSON with the
+    import_worker.py run <source> [rows]     ObjectStorageToPardotOperator.execute(): JSON with the
                                              seconds of the upload (conversion + create + batches +
-                                             submit) and of the whole task, and the result
+                                             submit) and of the whole task, and the result; with
+                                             ``rows``, converted by the csv module as without pyarrow
     import_worker.py premake <source> <dir>  the same CSV batches written to <dir> (for curl)
-    import_worker.py pyarrow                 what importing pyarrow costs a task process that has
-                                             imported Airflow and the operator: seconds and MiB
+    import_worker.py baseline <source> [rows]  the task process's RSS before it reads a row (the
+                                             plan made, the hook built, pyarrow imported unless
+                                             ``rows``), and what importing pyarrow cost: seconds, MiB
 
 The connection comes from ``AIRFLOW_CONN_PARDOT_DEFAULT`` (see ``common.airflow_env``).
 """
@@ -33,13 +35,8 @@ def _operator(source: str):
 
     class Timed(ObjectStorageToPardotOperator):
         upload_seconds = 0.0
-        rss_before_mib = 0.0
-        pyarrow_before = False
 
         def _upload(self, plan, rejects):
-            # the process before it reads a row: Airflow, the provider, requests, the source's store
-            self.rss_before_mib = _rss_mib()
-            self.pyarrow_before = "pyarrow" in sys.modules
             started = time.perf_counter()
             try:
                 return super()._upload(plan, rejects)
@@ -56,15 +53,17 @@ def _operator(source: str):
     )
 
 
-def run(source: str) -> dict:
+def run(source: str, by_rows: bool = False) -> dict:
+    if by_rows:
+        from airflow_provider_pardot.files import arrow_batches
+
+        arrow_batches.available = lambda: False
     op = _operator(source)
     started = time.perf_counter()
     result = op.execute({"ti": mock.MagicMock()})
     return {
         "seconds": time.perf_counter() - started,
         "upload_seconds": op.upload_seconds,
-        "rss_before_mib": op.rss_before_mib,
-        "pyarrow_before": op.pyarrow_before,
         "requests": op.hook.request_count,
         **result,
     }
@@ -75,20 +74,20 @@ def _rss_mib() -> float:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
 
-def pyarrow_cost() -> dict:
-    """Import what the operator imports, then pyarrow as the conversion does: its seconds and MiB."""
-    import requests  # noqa: F401
-
-    import airflow_provider_pardot.transfers.object_storage_to_pardot  # noqa: F401
-
+def baseline(source: str, by_rows: bool = False) -> dict:
+    """Everything the task does before it reads a row, then pyarrow imported as the conversion does."""
+    op = _operator(source)
+    op._plan()
+    assert op.hook.request_count == 0  # the hook built (requests imported), nothing sent
     before, started = _rss_mib(), time.perf_counter()
-    import pyarrow.compute
-    import pyarrow.csv
-    import pyarrow.parquet  # noqa: F401
-
+    if not by_rows:
+        import pyarrow.compute
+        import pyarrow.csv
+        import pyarrow.parquet  # noqa: F401
     return {
         "pyarrow_import_seconds": time.perf_counter() - started,
         "pyarrow_import_mib": _rss_mib() - before,
+        "baseline_mib": _rss_mib(),
     }
 
 
@@ -103,9 +102,9 @@ def premake(source: str, folder: str) -> dict:
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1]
-    if mode == "pyarrow":
-        out = pyarrow_cost()
+    mode, args = sys.argv[1], sys.argv[2:]
+    if mode == "premake":
+        out = premake(*args)
     else:
-        out = run(sys.argv[2]) if mode == "run" else premake(sys.argv[2], sys.argv[3])
+        out = (run if mode == "run" else baseline)(args[0], args[1:] == ["rows"])
     print(json.dumps(out, default=str))
