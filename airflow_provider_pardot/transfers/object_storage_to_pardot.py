@@ -427,18 +427,24 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
         if columnar is None or not arrow_batches.available():
             return csv_batches(plan.header, self._rows(plan, rejects), MAX_BATCH_BYTES, spool)
         layout = arrow_batches.RowLayout(len(plan.source_columns), *columnar)
-        self.log.info("Reading %s with Arrow", ", ".join(source.uri for source in plan.files))
+        self.log.info("Converting to CSV batches with Arrow")
 
         def refuse(row: list[str], source: SourceFile) -> list[list[str]]:
             return self._shaped(plan, rejects, row, source)
 
-        return arrow_batches.arrow_batches(plan.files, layout, plan.header, MAX_BATCH_BYTES, spool, refuse)
+        files = self._announced(plan.files)
+        return arrow_batches.arrow_batches(files, layout, plan.header, MAX_BATCH_BYTES, spool, refuse)
 
     def _rows(self, plan: _Plan, rejects: _Rejects) -> Iterator[Sequence[str]]:
-        for source in plan.files:
-            self.log.info("Reading %s", source.uri)
+        for source in self._announced(plan.files):
             for row in iter_rows(source):
                 yield from self._shaped(plan, rejects, row, source)
+
+    def _announced(self, files: list[SourceFile]) -> Iterator[SourceFile]:
+        """``files``, each logged as it is taken up."""
+        for source in files:
+            self.log.info("Reading %s", source.uri)
+            yield source
 
     @staticmethod
     def _shaped(plan: _Plan, rejects: _Rejects, row: Sequence[str], source: SourceFile) -> list[list[str]]:
