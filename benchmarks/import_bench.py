@@ -213,7 +213,7 @@ def report_import(v: dict) -> list[str]:
         "before it reads a row (Airflow, the provider, requests, the source's file system, and pyarrow",
         "but without it), measured in a process of its own that stops there; *growth* the peak above it.",
         "Medians of the runs.",
-        f"Importing pyarrow (with `compute`, `csv`, `parquet`) into that process: {pyarrow['pyarrow_import_seconds']:.2f} s, "
+        f"Importing pyarrow (with `compute` and `csv`) into that process for a CSV source: {pyarrow['pyarrow_import_seconds']:.2f} s, "
         f"{pyarrow['pyarrow_import_mib']:.0f} MiB. Peak in flight: {v['max_in_flight']}; emulator errors: {v['errors'] or 'none'}.",
         "",
         "| rows | source | imports | batches | status reads | API calls | v4 batchUpsert calls (N/50) | one call a prospect | upload s | task s | curl s | curl / upload | baseline MiB | peak RSS MiB | growth MiB |",
