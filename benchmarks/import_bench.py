@@ -210,8 +210,9 @@ def report_import(v: dict) -> list[str]:
         "files, made beforehand by the same code: create, every batch in one kept-alive process",
         "(`--next`), submit.",
         "API calls are the emulator's count; peak RSS is the task process's. *Baseline* is that process",
-        "before it reads a row (Airflow, the provider, requests, the source's file system, and pyarrow",
-        "but without it), measured in a process of its own that stops there; *growth* the peak above it.",
+        "before it reads a row (Airflow, the provider, requests, the source's file system, and pyarrow's",
+        "modules but in the *no pyarrow* runs), measured in a process of its own that stops there;",
+        "*growth* is the peak above it.",
         "Medians of the runs.",
         f"Importing pyarrow (with `compute` and `csv`) into that process for a CSV source: {pyarrow['pyarrow_import_seconds']:.2f} s, "
         f"{pyarrow['pyarrow_import_mib']:.0f} MiB. Peak in flight: {v['max_in_flight']}; emulator errors: {v['errors'] or 'none'}.",

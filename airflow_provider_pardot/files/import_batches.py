@@ -4,7 +4,9 @@ Reading an import's source (CSV or Parquet files on any object storage) and cutt
 Everything streams: a CSV file is read record by record, a Parquet file a row group slice at a
 time, and a batch is written to a local spool file as it fills, so memory stays flat whatever
 the source's size. A batch is UTF-8 CSV with the header on its first line, values quoted only
-where CSV needs it; it never exceeds the byte limit it is given.
+where CSV needs it; it never exceeds the byte limit it is given. This is the row-by-row way, with
+the csv module; :mod:`~airflow_provider_pardot.files.arrow_batches` cuts the same batches with
+Arrow when pyarrow is installed.
 
 pyarrow is imported inside the functions that read Parquet only.
 """
