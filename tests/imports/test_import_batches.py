@@ -128,3 +128,17 @@ def test_converting_with_arrow_does_not_import_pandas(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-3:] == ["1", "True", "False"]
+
+
+@pytest.mark.parametrize("arrow", [True, False], ids=["arrow", "rows"])
+def test_a_row_larger_than_a_batch_is_refused_either_way(tmp_path, monkeypatch, arrow):
+    from airflow_provider_pardot.files.import_batches import BatchTooLarge
+
+    monkeypatch.setattr(transfer, "MAX_BATCH_BYTES", 120)
+    source = tmp_path / "wide.csv"
+    source.write_text(
+        f"email,first_name,company,campaign_id\na@x.example,A,B,1001\nb@x.example,{'B' * 200},C,1001\n"
+    )
+
+    with pytest.raises(BatchTooLarge, match="does not fit in a batch of 120 bytes"):
+        _batches(source, arrow, monkeypatch, add_to_lists=[30002])
