@@ -336,6 +336,19 @@ class ImportRows:
             for n in range(max(count, 1))
         ]
 
+    def columnar(self) -> tuple[tuple[int, ...], int, tuple[tuple[str, ...], ...]] | None:
+        """
+        How :meth:`shape` builds the rows of a record with a match value, for a converter that works a column at a time.
+
+        ``(fields, match, tails)``: the source column of each field column in the header's order,
+        the match column's place among them, and the list cells of each row of a record (the
+        later rows carry only the match value). ``None`` when the source has list cells of its
+        own: those are read and checked row by row.
+        """
+        if not self._same_lists:
+            return None
+        return tuple(i for i, _ in self._fields), self._match, tuple(self._tails)
+
     def project(self, row: Sequence[str]) -> list[str]:
         """A source row in the import's columns, as given (list cells included), for reporting it."""
         out = [""] * len(self.header.columns)

@@ -4,7 +4,9 @@ Reading an import's source (CSV or Parquet files on any object storage) and cutt
 Everything streams: a CSV file is read record by record, a Parquet file a row group slice at a
 time, and a batch is written to a local spool file as it fills, so memory stays flat whatever
 the source's size. A batch is UTF-8 CSV with the header on its first line, values quoted only
-where CSV needs it; it never exceeds the byte limit it is given.
+where CSV needs it; it never exceeds the byte limit it is given. This is the row-by-row way, with
+the csv module; :mod:`~airflow_provider_pardot.files.arrow_batches` cuts the same batches with
+Arrow when pyarrow is installed.
 
 pyarrow is imported inside the functions that read Parquet only.
 """
@@ -18,7 +20,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
@@ -146,23 +148,9 @@ def iter_rows(source: SourceFile) -> Iterator[Sequence[str]]:
 
 def _as_text(column: Any) -> list[str]:
     """One Arrow column as CSV text: numbers as written (``1.0`` -> ``1``), booleans true/false."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from airflow_provider_pardot.files.parquet import text_column
 
-    if pa.types.is_floating(column.type):
-        whole = pc.equal(column, pc.floor(column))
-        integral = pc.cast(pc.cast(column, pa.int64(), safe=False), pa.string())
-        column = pc.if_else(pc.fill_null(whole, False), integral, pc.cast(column, pa.string()))
-    elif pa.types.is_timestamp(column.type) and column.type.tz is not None:
-        column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S%z")
-    elif not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        try:
-            column = pc.cast(column, pa.string())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            import json
-
-            return ["" if v is None else json.dumps(v, default=str) for v in column.to_pylist()]
-    return ["" if v is None else v for v in column.to_pylist()]
+    return text_column(column).to_pylist()
 
 
 def _parquet_rows(source: SourceFile) -> Iterator[tuple[str, ...]]:
@@ -207,9 +195,9 @@ class Batch:
     rows: int
     size: int
 
-    def read(self) -> bytes:
-        with open(self.path, "rb") as handle:
-            return handle.read()
+    def open(self) -> BinaryIO:
+        """The batch file, open for reading (the caller closes it)."""
+        return open(self.path, "rb")
 
 
 class BatchTooLarge(ValueError):
@@ -226,7 +214,7 @@ def csv_batches(
     caller's to keep or remove. Rows are encoded a block at a time (one ``writerows``), and one
     at a time only for the block that fills a batch.
     """
-    writer = _BatchWriter(CsvLines().encode(header), max_bytes, spool_dir)
+    writer = BatchWriter(CsvLines().encode(header), max_bytes, spool_dir)
     text = io.StringIO()
     block = csv.writer(text, lineterminator="\n")
     lines = CsvLines()
@@ -251,18 +239,32 @@ def csv_batches(
         writer.abandon()
 
 
-class _BatchWriter:
-    """The batch file being filled: opened on the first row, closed when the next row does not fit."""
+class BatchWriter:
+    """The batch file being filled: opened by the first row written, closed when the next does not fit."""
 
     def __init__(self, head: bytes, max_bytes: int, spool_dir: str) -> None:
         self.head, self.max_bytes, self.spool_dir = head, max_bytes, spool_dir
         self.number = self.size = self.rows = 0
         self.out: Any = None
 
+    @property
+    def is_open(self) -> bool:
+        return self.out is not None
+
+    def room(self) -> int:
+        """The bytes that still fit in the open batch (in a new one when none is open)."""
+        return self.max_bytes - (self.size if self.out is not None else len(self.head))
+
     def fits(self, data: bytes) -> bool:
         return self.out is not None and self.size + len(data) <= self.max_bytes
 
-    def write(self, data: bytes, rows: int) -> None:
+    def write(self, data: bytes | memoryview, rows: int) -> None:
+        """Write ``rows`` whole rows that fit (see :meth:`room`), opening a batch when none is."""
+        if self.out is None:
+            self.number += 1
+            self.out = open(os.path.join(self.spool_dir, f"batch-{self.number:06d}.csv"), "wb")  # noqa: SIM115
+            self.out.write(self.head)
+            self.size, self.rows = len(self.head), 0
         self.out.write(data)
         self.size += len(data)
         self.rows += rows
@@ -276,11 +278,6 @@ class _BatchWriter:
         done = None
         if self.out is not None and not self.fits(line):
             done = self.close()
-        if self.out is None:
-            self.number += 1
-            self.out = open(os.path.join(self.spool_dir, f"batch-{self.number:06d}.csv"), "wb")  # noqa: SIM115
-            self.out.write(self.head)
-            self.size, self.rows = len(self.head), 0
         self.write(line, 1)
         return done
 

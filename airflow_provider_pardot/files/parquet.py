@@ -1,5 +1,6 @@
 """
-Parquet conversions for the transfers: a CSV byte stream, or spooled query records, to Parquet.
+Parquet conversions for the transfers: a CSV byte stream, or spooled query records, to Parquet;
+and back: Arrow columns as CSV text.
 
 pandas and pyarrow are imported inside the functions only, so importing this module (and so
 parsing a DAG) stays light.
@@ -7,6 +8,7 @@ parsing a DAG) stays light.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from typing import TYPE_CHECKING, Any
@@ -144,3 +146,44 @@ def records_to_parquet(
                 batch = []
         if batch or not names:
             parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
+
+
+def text_column(column: Any) -> Any:
+    """One Arrow column as CSV text (``""`` for null): numbers as written (``1.0`` -> ``1``), booleans true/false."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_floating(column.type):
+        whole = pc.equal(column, pc.floor(column))
+        integral = pc.cast(pc.cast(column, pa.int64(), safe=False), pa.string())
+        column = pc.if_else(pc.fill_null(whole, False), integral, pc.cast(column, pa.string()))
+    elif pa.types.is_timestamp(column.type) and column.type.tz is not None:
+        column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S%z")
+    elif not pa.types.is_string(column.type):
+        try:
+            column = pc.cast(column, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            import json
+
+            column = pa.array(
+                ["" if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string()
+            )
+    return pc.fill_null(column, repeated("", 1)[0])  # a scalar taken from an array: see repeated()
+
+
+@functools.lru_cache(maxsize=32)
+def repeated(text: str, count: int) -> Any:
+    """A string array of ``count`` times ``text``, built from its buffers.
+
+    Not ``pa.repeat(pa.scalar(text))``: pyarrow converts a Python value through its pandas
+    support, which imports pandas (over a second and tens of MiB) when it is installed.
+    """
+    import array
+
+    import pyarrow as pa
+
+    data = text.encode("utf-8")
+    offsets = array.array("i", range(0, (count + 1) * len(data), len(data)) if data else [0] * (count + 1))
+    return pa.Array.from_buffers(
+        pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data * count)]
+    )

@@ -11,7 +11,7 @@ import weakref
 from contextlib import nullcontext
 from dataclasses import replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, BinaryIO, Unpack
 from urllib.parse import urljoin, urlsplit
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
@@ -37,12 +37,15 @@ if TYPE_CHECKING:
     import requests
 
     from airflow_provider_pardot.client.connection import PardotConnectionConfig
+    from airflow_provider_pardot.client.form import MultipartFile
     from airflow_provider_pardot.client.pipeline import Attempt, CallOptions, Exchange, Reply, SendFailed
     from airflow_provider_pardot.client.retry import Failure
     from airflow_provider_pardot.client.usage import ApiUsage
 
 #: Pardot accepts five concurrent requests per account; one hook never has more in flight.
 MAX_IN_FLIGHT = 5
+#: Bytes of a request body handed to the socket at once (urllib3 sends 16 KiB at a time).
+SEND_BLOCK = 1 << 20
 #: v3/v4 query pages hold at most 200 rows.
 PAGE_SIZE = 200
 #: Pardot's advice for bulk pulls: basic data, no ``total_results`` to count.
@@ -122,6 +125,9 @@ class PardotHook(BaseHook):
 
         session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=MAX_IN_FLIGHT, max_retries=0)
+        # A request body (a 10 MB import batch) goes out 1 MiB a send, not urllib3's 16 KiB: each
+        # send takes the GIL, and a thread converting the next batch holds it up to 5 ms at a time.
+        adapter.poolmanager.connection_pool_kw["blocksize"] = SEND_BLOCK
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE) is read once, here, for the
@@ -200,7 +206,7 @@ class PardotHook(BaseHook):
         path: str,
         *,
         params: dict[str, Any] | None = None,
-        data: dict[str, Any] | bytes | None = None,
+        data: dict[str, Any] | bytes | MultipartFile | None = None,
         json: Any = None,
         idempotent: bool | None = None,
         stream: bool = False,
@@ -223,6 +229,7 @@ class PardotHook(BaseHook):
         :param redirect: return a redirect (its ``Location`` is the caller's to follow) instead of
             failing on it
         """
+        from airflow_provider_pardot.client.form import MultipartFile
         from airflow_provider_pardot.client.pipeline import TOKEN, Exchange, Pause, Reply
 
         exchange = Exchange.start(self.config, method, path, idempotent=idempotent, action=action)
@@ -237,6 +244,8 @@ class PardotHook(BaseHook):
                 answer = None
                 time.sleep(step.seconds)
             else:
+                if isinstance(data, MultipartFile):
+                    data.seek(0)  # a stream is sent whole by every attempt
                 answer = self._send_once(exchange, step, body, **options)
         return step
 
@@ -722,22 +731,25 @@ class PardotHook(BaseHook):
             )
         return record
 
-    def add_import_batch(self, import_id: int | str, data: bytes) -> None:
+    def add_import_batch(self, import_id: int | str, data: bytes | BinaryIO) -> None:
         """
         Upload one CSV batch (at most 10 MB, header first) to an Open import, as the multipart part ``file``.
+
+        ``data`` is the batch's bytes, or a binary file open at its start: the file is streamed
+        (read a block at a time as it is sent), not read into memory.
 
         Never repeated after an ambiguous failure (:class:`PardotAmbiguousSendError`): the batch may
         have landed, and the same rows must not be in the import twice.
         """
-        from airflow_provider_pardot.client.form import multipart_file
+        from airflow_provider_pardot.client.form import MultipartFile
 
         import_id = require_id("import_id", import_id)
-        body, content_type = multipart_file("file", "batch.csv", data, "text/csv; charset=utf-8")
+        body = MultipartFile("file", "batch.csv", data, "text/csv; charset=utf-8")
         self.request(
             "POST",
             endpoints.import_path(import_id, "batches"),
             data=body,
-            headers={"Content-Type": content_type},
+            headers={"Content-Type": body.content_type},
             idempotent=False,
             action=f"Uploading a batch to Pardot import {import_id}",
         )

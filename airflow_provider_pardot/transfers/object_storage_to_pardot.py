@@ -115,11 +115,16 @@ class _Imports:
         if self.current is None:
             self.current = self._create()
         try:
-            self.hook.add_import_batch(self.current, batch.read())
+            self._send(batch)
         except PardotAmbiguousSendError as err:
             self._start_again(err)
         if len(self.batches) >= MAX_BATCHES_PER_IMPORT:
             self.submit()
+
+    def _send(self, batch: Batch) -> None:
+        assert self.current is not None
+        with batch.open() as handle:  # streamed from the spool file as it is sent
+            self.hook.add_import_batch(self.current, handle)
 
     def _create(self) -> int:
         for attempt in range(1, self.attempts + 1):
@@ -148,7 +153,7 @@ class _Imports:
             self.current = self._create()
             try:
                 for batch in self.batches:
-                    self.hook.add_import_batch(self.current, batch.read())
+                    self._send(batch)
                 return
             except PardotAmbiguousSendError as err:
                 error = err
@@ -397,12 +402,11 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
         return self.imports_complete(context, self._wait(imports.submitted), summary)
 
     def _upload(self, plan: _Plan, rejects: _Rejects) -> _Imports:
-        from airflow_provider_pardot.api.imports import MAX_BATCH_BYTES
-        from airflow_provider_pardot.files.import_batches import Spool, ahead, csv_batches
+        from airflow_provider_pardot.files.import_batches import Spool, ahead
 
         imports = _Imports(self.hook, plan.options, self.log, self.hook.config.max_retries + 1)
         with Spool() as spool:
-            batches = csv_batches(plan.header, self._rows(plan, rejects), MAX_BATCH_BYTES, spool.path)
+            batches = self._batches(plan, rejects, spool.path)
             for batch in ahead(batches):  # the next batch is made while this one is uploaded
                 imports.add(batch)
             imports.submit()
@@ -412,21 +416,48 @@ class ObjectStorageToPardotOperator(PardotImportWaitMixin, PardotBaseOperator):
             )
         return imports
 
+    def _batches(self, plan: _Plan, rejects: _Rejects, spool: str) -> Iterator[Batch]:
+        """The CSV batches of the source: converted by Arrow when pyarrow is installed, else row by row."""
+        from airflow_provider_pardot.api.imports import MAX_BATCH_BYTES
+        from airflow_provider_pardot.files import arrow_batches
+        from airflow_provider_pardot.files.import_batches import csv_batches
+
+        columnar = plan.rows.columnar()
+        if columnar is None or not arrow_batches.available():
+            return csv_batches(plan.header, self._rows(plan, rejects), MAX_BATCH_BYTES, spool)
+        layout = arrow_batches.RowLayout(len(plan.source_columns), *columnar)
+        self.log.info("Converting to CSV batches with Arrow")
+
+        def refuse(row: list[str], source: SourceFile) -> list[list[str]]:
+            return self._shaped(plan, rejects, row, source)
+
+        files = self._announced(plan.files)
+        return arrow_batches.arrow_batches(files, layout, plan.header, MAX_BATCH_BYTES, spool, refuse)
+
     def _rows(self, plan: _Plan, rejects: _Rejects) -> Iterator[Sequence[str]]:
         from airflow_provider_pardot.files.import_batches import iter_rows
 
-        width = len(plan.source_columns)
-        shape = plan.rows.shape
-        for source in plan.files:
-            self.log.info("Reading %s", source.uri)
+        for source in self._announced(plan.files):
             for row in iter_rows(source):
-                shaped = (
-                    shape(row) if len(row) == width else f"{len(row)} values, not {width}, in {source.uri}"
-                )
-                if isinstance(shaped, str):
-                    rejects.add(plan.rows.project(row), shaped)
-                else:
-                    yield from shaped
+                yield from self._shaped(plan, rejects, row, source)
+
+    def _announced(self, files: list[SourceFile]) -> Iterator[SourceFile]:
+        """``files``, each logged as it is taken up."""
+        for source in files:
+            self.log.info("Reading %s", source.uri)
+            yield source
+
+    @staticmethod
+    def _shaped(plan: _Plan, rejects: _Rejects, row: Sequence[str], source: SourceFile) -> list[list[str]]:
+        """The import rows of one source row; none when it cannot be sent (then it is a rejected row)."""
+        width = len(plan.source_columns)
+        shaped = (
+            plan.rows.shape(row) if len(row) == width else f"{len(row)} values, not {width}, in {source.uri}"
+        )
+        if isinstance(shaped, str):
+            rejects.add(plan.rows.project(row), shaped)
+            return []
+        return shaped
 
     def _wait(self, import_ids: list[int]) -> list[dict[str, Any]]:
         records: dict[str, dict[str, Any]] = {}

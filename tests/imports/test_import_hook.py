@@ -87,3 +87,23 @@ def test_pardot_errors_are_mapped(pardot, hook):
         hook.add_import_batch(created["id"], b"first_name,matchEmail\nx,y@z.com\n")
     assert err.value.code == 159
     assert "first_name" in str(err.value)
+
+
+def test_a_batch_file_is_streamed_and_sent_whole_again_by_a_retry(pardot, hook, tmp_path):
+    """A batch given as an open file goes out as a stream; an attempt Pardot refused unread (error 66) is sent again from the start."""
+    source = tmp_path / "batch.csv"
+    source.write_bytes(
+        _batch(*(f"s{i}@stream.example,s{i}@stream.example,S,{CAMPAIGN},{LIST_A}" for i in range(500)))
+    )
+    created = hook.create_import(createOnNoMatch=True)
+    pardot.faults(
+        {"match": r"/imports/\d+/batches$", "method": "POST", "kind": "error", "code": 66, "times": 1}
+    )
+
+    with source.open("rb") as handle:
+        hook.add_import_batch(created["id"], handle)
+
+    batches = [r for r in api_log(pardot) if r["path"].endswith("/batches")]
+    assert len(batches) == 2  # refused once, then sent again
+    held = next(i for i in pardot.imports() if i["id"] == created["id"])
+    assert (held["batches"], held["rows"]) == (1, 500)
