@@ -27,7 +27,9 @@ def _describe(params: dict[str, str]) -> str:
     if "nextPageToken" in params:
         return "token"
     keys = ("idGreaterThan", "idLessThan", "orderBy", "limit")
-    return " ".join(f"{k}={params[k]}" for k in keys if k in params) + (" ids-only" if params.get("fields") == "id" else "")
+    return " ".join(f"{k}={params[k]}" for k in keys if k in params) + (
+        " ids-only" if params.get("fields") == "id" else ""
+    )
 
 
 def pull(concurrency: int) -> tuple[list[tuple], float, int]:
@@ -45,7 +47,9 @@ def pull(concurrency: int) -> tuple[list[tuple], float, int]:
             t1 = time.perf_counter()
             ids = [v["id"] for v in page.values]
             with lock:
-                rows.append((threading.current_thread().name, t0, t1, _describe(params), len(ids), ids[:1], ids[-1:]))
+                rows.append(
+                    (threading.current_thread().name, t0, t1, _describe(params), len(ids), ids[:1], ids[-1:])
+                )
             return page
 
         return original(timed, query, **kw)
@@ -77,16 +81,22 @@ def main() -> None:
         for layout in args.layouts:
             emu.control.seed(lists=RECORDS, id_layout=layout)
             rows, seconds, calls = pull(args.concurrency)
-            print(f"== {layout}: {seconds:.2f} s = {seconds / (RECORDS / 1000 / 5 * latency):.2f} x the limit, {calls} calls")
+            print(
+                f"== {layout}: {seconds:.2f} s = {seconds / (RECORDS / 1000 / 5 * latency):.2f} x the limit, {calls} calls"
+            )
             for name, t0, t1, what, n, first, last in sorted(rows, key=lambda r: (r[0], r[1])):
                 if args.verbose:
-                    print(f"{name:>20} {t0 / latency:5.2f}-{t1 / latency:5.2f}  {n:5d} {first} .. {last}  {what}")
+                    print(
+                        f"{name:>20} {t0 / latency:5.2f}-{t1 / latency:5.2f}  {n:5d} {first} .. {last}  {what}"
+                    )
             slots: dict[str, list[tuple]] = {}
             for row in rows:
                 slots.setdefault(row[0], []).append(row)
             for name, own in sorted(slots.items()):
                 busy = sum(r[2] - r[1] for r in own)
-                print(f"{name:>20}: {len(own):2d} requests, {busy / latency:5.2f} latencies busy, last ends at {max(r[2] for r in own) / latency:5.2f}")
+                print(
+                    f"{name:>20}: {len(own):2d} requests, {busy / latency:5.2f} latencies busy, last ends at {max(r[2] for r in own) / latency:5.2f}"
+                )
 
 
 if __name__ == "__main__":

@@ -221,7 +221,9 @@ class ParallelPages:
     def _run(self, readers: list[Reader]) -> Iterator[list[dict[str, Any]]]:
         starts: list[Reader | None] = [*readers, *[None] * (self.concurrency - len(readers))]
         for number, reader in enumerate(starts):
-            thread = threading.Thread(target=self._work, args=(reader,), name=f"pardot-v5-{number}", daemon=True)
+            thread = threading.Thread(
+                target=self._work, args=(reader,), name=f"pardot-v5-{number}", daemon=True
+            )
             self._threads.append(thread)
             thread.start()
         running = len(starts)

@@ -16,24 +16,24 @@ The first two requests go out together: the lowest page (ascending; its token ch
 ids of the highest (``fields=id``, descending: a few kB). Their densities (records per id, over the
 quarter of each page that faces the middle) place the other threads, upwards from cuts: about the
 same at both ends, each range is a fifth of a page short of whole rounds (its last page crosses its
-end, so no range ends on a nearly empty page); one end :data:`SKEW` times denser, the records are
-bunched there, and the threads start in that end, in ranges of :data:`BUNCHED_PAGES` at its
-density, the thread at the other end having the rest. The top range is open above, so records added
-during the pull are read too (once a reader joins it from above, it ends at the highest id when the
-pull began, and what lies above is one more segment, read last).
+end, so no range ends on a nearly empty page), the top one having the rest; one end :data:`SKEW`
+times denser, the records are bunched there, and the threads start in that end, in ranges of
+:data:`BUNCHED_HIGH` or :data:`BUNCHED_LOW` pages at its density, the range at the other end having
+the rest. The top range is open above, so records added during the pull are read too.
 
-A thread whose segment is done goes where the most time is left (:meth:`Ranges.assign`): a segment
-paged from one end only is joined from its other end (no estimate needed: the two meet where the
-records are); a segment paged from both ends is cut where its estimated records split one to two,
-and the new thread joins the larger part. An estimate only decides where threads go, never what is
-delivered.
+A thread whose segment is done goes where the most time is left, and only where one more reader
+saves a round (:meth:`Ranges.assign`): a segment paged from below only is joined from above (no
+estimate needed: the two meet where the records are), except the open top one, which is cut where
+half of what it is estimated to hold is left below; a segment paged from both ends is cut between
+where their pages under way should end, a third of what is left to the sparser end's reader alone,
+the rest to the new reader and the denser end's. An estimate only decides where threads go, never
+what is delivered.
 
 Calls: every page but a reader's last one is full of new records, so a pull costs at most
 ``records / limit`` calls plus one per reader, plus the highest ids (plus token failures and pages
 cut short by the 100,000-record cap). A new reader starts only while the calls spent beyond
-``records / limit`` so far, plus one for every reader still paging, plus one for the segment above
-the highest ids while no one has read it, plus one for the new reader, stay within
-:data:`EXTRA_CALLS`: a full pull costs at most ``ceil(N / 1000) + 7`` calls.
+``records / limit`` so far, plus one for every reader still paging, plus one for the new reader,
+stay within :data:`EXTRA_CALLS`: a full pull costs at most ``ceil(N / 1000) + 7`` calls.
 """
 
 from __future__ import annotations
@@ -61,8 +61,12 @@ SLACK = 0.25
 #: page crosses the cut and the reader ends without a nearly empty extra page.
 CUT_MARGIN = 0.2
 #: Pages at the dense end's density of the ranges the threads start in when the records are
-#: bunched at one end (nearest that end first; the thread at the other end has the rest).
-BUNCHED_PAGES = (2, 4, 8, 16)
+#: bunched at the top (nearest the top first): the range at the bottom has the rest, and the thread
+#: left over joins it from above, as how far down the bunch goes is unknown.
+BUNCHED_HIGH = (2, 8, 16)
+#: The same when they are bunched at the bottom: the top range has the rest and is open above (a
+#: thread joining it from above would leave what is added during the pull to one more call).
+BUNCHED_LOW = (2, 4, 8, 16)
 
 NO_MORE = object()  # every segment is done: a free thread may stop
 
@@ -207,7 +211,6 @@ class Ranges:
         self.query, self.concurrency, self.limit = query, concurrency, limit
         self.segments: list[Segment] = []
         self.readers: list[Reader] = []
-        self.above: Segment | None = None  # the ids above the highest when the pull began, once cut off
         self.top = 0  # the highest id when the pull began
         self._mean_densities = (0.0, 0.0)  # records per id over the whole of the lowest and the highest page
         self.calls = 0  # answered (or failed) requests
@@ -246,16 +249,18 @@ class Ranges:
         Readers for the other threads, upwards from cuts of the ids above the lowest page.
 
         About even: each range a fifth of a page short of whole rounds (its last page crosses its end),
-        the top one has the rest. Bunched at one end: ranges of :data:`BUNCHED_PAGES` from that end at
-        its density, the thread at the other end has the rest.
+        the top one has the rest. Bunched at one end: ranges of :data:`BUNCHED_HIGH` or
+        :data:`BUNCHED_LOW` pages from that end at its density, the range at the other end has the rest.
         """
-        free = min(self.concurrency - 1, len(BUNCHED_PAGES))
         lo, hi, up, down = gap.lo or 0, self.top + 1, gap.lo_density, gap.hi_density
-        sizes = [sum(BUNCHED_PAGES[:k]) - k * CUT_MARGIN for k in range(1, free + 1)]
         if down > SKEW * up:
-            cuts = [hi - pages * self.limit / down for pages in sizes]
+            cuts = [
+                hi - pages * self.limit / down for pages in self._bunched(BUNCHED_HIGH, self.concurrency - 2)
+            ]
         elif up > SKEW * down:
-            cuts = [lo + pages * self.limit / up for pages in sizes]
+            cuts = [
+                lo + pages * self.limit / up for pages in self._bunched(BUNCHED_LOW, self.concurrency - 1)
+            ]
         else:  # (densities over the whole of both pages: the least noisy)
             pages = (hi - lo) * (self._mean_densities[0] + self._mean_densities[1]) / 2 / self.limit
             rounds = math.ceil(pages / self.concurrency)
@@ -268,6 +273,11 @@ class Ranges:
             readers.append(self._split_at(gap, int(cut), self._density_at(gap, cut), upper=True))
         return readers
 
+    @staticmethod
+    def _bunched(pages: tuple[int, ...], free: int) -> list[float]:
+        """How far the first ``free`` cuts go from the dense end, in pages at its density."""
+        return [sum(pages[:k]) - k * CUT_MARGIN for k in range(1, min(free, len(pages)) + 1)]
+
     def _split_at(self, seg: Segment, cut: int, density: float, *, upper: bool) -> Reader:
         """
         Cut ``seg`` at ``cut``: it keeps the ids below ``cut`` and its upward reader; a new segment has the
@@ -278,7 +288,8 @@ class Ranges:
         part.down, seg.down = seg.down, None
         if part.down is not None:
             part.down.segment = part
-        seg.hi, seg.hi_density = cut, density  # the upward reader drops what its page under way brings from here up
+        # the upward reader drops what its page under way brings from here up
+        seg.hi, seg.hi_density = cut, density
         self.segments.append(part)
         return self._start(part, down=False) if upper else self._start(seg, down=True)
 
@@ -296,7 +307,8 @@ class Ranges:
     def _edges(self, seg: Segment) -> tuple[float, float]:
         """Where the segment's edges should be once its pages under way are answered."""
         lo, hi = float(seg.lo or 0), float(self._end(seg))
-        page = self.limit / max(seg.lo_density, seg.hi_density, 1e-9)  # (at the denser end's: the least it covers)
+        # a page under way at the denser end's density: the least it covers
+        page = self.limit / max(seg.lo_density, seg.hi_density, 1e-9)
         if seg.up is not None and seg.up.busy:
             lo += page
         if seg.down is not None and seg.down.busy:
@@ -322,43 +334,54 @@ class Ranges:
     def _affordable(self) -> bool:
         """Whether one more reader keeps the pull within ``records / limit + EXTRA_CALLS`` calls."""
         spent = self.calls - self.records / self.limit
-        paging = sum(1 for r in self.readers if r.busy or not r.segment.done)
-        above = 1 if self.above is not None and not self.above.readers and not self.above.done else 0
-        return spent + paging + above + 1 <= EXTRA_CALLS
+        paging = sum(1 for r in self.readers if r.busy or (not r.segment.done and r in r.segment.readers))
+        return spent + paging + 1 <= EXTRA_CALLS
 
     def assign(self) -> Reader | object | None:
         """
         A reader for a free thread: None to wait (for an answer), or :data:`NO_MORE`.
 
-        The segment with the most pages left for each of its readers: paged from one end, it is joined
-        from the other; from both ends, it is cut where its estimated pages split one to two, and the new
-        reader joins the larger part (the denser one's, where the estimate is least sure). Once no
-        segment is worth it, the open segment above the highest ids is read.
+        The segment with the most pages left for each of its readers, where one more reader saves a
+        round: paged from below only, it is joined from above (the open top one is halved instead);
+        from both ends, it is cut (:meth:`_cut`).
         """
         active = [s for s in self.segments if not s.done]
         if not active:
             return NO_MORE
-        paged = [s for s in active if s.readers and s is not self.above]
+        paged = [s for s in active if s.readers]
         if paged and self._affordable():
             seg = max(paged, key=lambda s: self._left(s, most=len(s.readers) == 1) / len(s.readers))
             left, readers = self._left(seg, most=len(seg.readers) == 1), len(seg.readers)
             # only where one more reader saves a round (its first page goes out beside the pages under way)
             if math.ceil(left / readers - SLACK) > math.ceil(max(left - 1, 0) / (readers + 1) - SLACK):
-                return self._join(seg) if readers == 1 else self._cut(seg, left)
-        if self.above is not None and not self.above.done and not self.above.readers:
-            return self._start(self.above, down=False)
+                if readers == 2:
+                    return self._cut(seg, left)
+                return self._halve(seg, self._left(seg)) if self._open(seg) else self._join(seg)
         return None
 
+    def _open(self, seg: Segment) -> bool:
+        """Whether ``seg`` is the top segment, paged from below and open above (to the query's bound)."""
+        return seg.down is None and self._end(seg) != seg.hi
+
     def _join(self, seg: Segment) -> Reader:
-        """
-        A reader for the free end of a segment paged from one end. From above, the segment ends at the
-        highest id when the pull began: the ids above it become the open segment, read last.
-        """
-        if seg.up is not None and self._end(seg) != seg.hi:
-            self.above = Segment(self.top, seg.hi, seg.hi_density, seg.hi_density)
-            self.segments.append(self.above)
-            seg.hi = self.top + 1
+        """A reader for the free end of a segment paged from one end (never the open top one)."""
         return self._start(seg, down=seg.down is None)
+
+    def _halve(self, seg: Segment, left: float) -> Reader | None:
+        """
+        Cut the open top segment for a new reader upwards from the cut (a reader from above would leave
+        what is added during the pull to one more call): its reader keeps half of what is left, less a
+        fifth of a page so that its last page crosses the cut, measured from the denser end.
+        """
+        lo, hi = self._edges(seg)
+        keep = max(1.0, round(left / 2)) - CUT_MARGIN
+        if seg.lo_density >= seg.hi_density:
+            cut = lo + keep * self.limit / seg.lo_density
+        else:
+            cut = hi - (left - keep) * self.limit / seg.hi_density
+        if not (seg.lo or 0) + 1 < int(cut) < self._end(seg):
+            return None
+        return self._split_at(seg, int(cut), self._density_at(seg, cut), upper=True)
 
     def _cut(self, seg: Segment, left: float) -> Reader | None:
         """
@@ -374,7 +397,11 @@ class Ranges:
         if share and max(seg.lo_density, seg.hi_density) > SKEW * min(seg.lo_density, seg.hi_density):
             # bunched: measured from the dense end, at its density
             pages = left - share
-            cut = hi - pages * self.limit / seg.hi_density if upper else lo + pages * self.limit / seg.lo_density
+            cut = (
+                hi - pages * self.limit / seg.hi_density
+                if upper
+                else lo + pages * self.limit / seg.lo_density
+            )
         else:
             cut = lo + (hi - lo) * (share / left if upper else 1 - share / left)
         if not lo <= cut <= hi:
