@@ -253,16 +253,18 @@ class Ranges:
         :data:`BUNCHED_LOW` pages from that end at its density, the range at the other end has the rest.
         """
         lo, hi, up, down = gap.lo or 0, self.top + 1, gap.lo_density, gap.hi_density
+        # (ranges are sized at the densities over the whole of the two pages: the least noisy)
+        low, high = self._mean_densities
         if down > SKEW * up:
             cuts = [
-                hi - pages * self.limit / down for pages in self._bunched(BUNCHED_HIGH, self.concurrency - 2)
+                hi - pages * self.limit / high for pages in self._bunched(BUNCHED_HIGH, self.concurrency - 2)
             ]
         elif up > SKEW * down:
             cuts = [
-                lo + pages * self.limit / up for pages in self._bunched(BUNCHED_LOW, self.concurrency - 1)
+                lo + pages * self.limit / low for pages in self._bunched(BUNCHED_LOW, self.concurrency - 1)
             ]
-        else:  # (densities over the whole of both pages: the least noisy)
-            pages = (hi - lo) * (self._mean_densities[0] + self._mean_densities[1]) / 2 / self.limit
+        else:
+            pages = (hi - lo) * (low + high) / 2 / self.limit
             rounds = math.ceil(pages / self.concurrency)
             step = (hi - lo) * (rounds - CUT_MARGIN) / max(pages, 1)
             cuts = [lo + step * k for k in range(1, self.concurrency)]
