@@ -17,34 +17,17 @@ concurrency 1: one span over the whole query.
 :class:`ParallelPages` pages on ``concurrency`` threads, in ranges that follow the records rather
 than the width of the id span (records come in bursts: an import, a campaign, the last year of five
 of activity, so a few percent of the span may hold nearly all of them). Its first page and the ids
-of the last page (``fields=id``, highest first) go out together; the density of each (records per
-id over its top quarter, where a burst shows first) says where the records are:
+of the last page (``fields=id``, highest first) go out together; :class:`~.v5_ranges.Ranges` plans
+from them which ranges the threads page and from which end (a range may be read from both ends, the
+second reader downwards with ``orderBy=id DESC``, restarting with ``idLessThan`` its lowest id), and
+where a thread goes when its range ends. The threads hold one lock while they ask the plan for a
+request or hand it an answer; the plan decides what of a page is new, so that ranges never overlap.
+The last range is open above, so records added during the pull are read too.
 
-* about the same at both ends: the ids above the first page are cut into ``concurrency`` ranges of
-  equal width;
-* one end :data:`SKEW` times denser: the threads start in that end, in ranges of 2, 4, 8 and 16
-  pages at its density (how deep the burst goes is unknown: the small ranges end first and their
-  threads go where the estimates below send them), and the first thread has the rest.
-
-The last range is open above, so records added during the pull are read too. A thread whose range
-ends takes work from the others (:meth:`ParallelPages._steal`): from the range with the most pages
-left, as estimated from its last id and the density of its last full page, tempered by what borders
-on its end. Below a burst, a sparse range may hide the burst's lower part: it counts at least the
-pages the range above it was given, and is cut from below its end at the burst's density. Below a
-sparse stretch, a dense range ends its records before its ids: it counts at most twice what the
-range below it was given (or what it has read in a row). The cut is agreed under a lock before
-either side reads past it: the owner drops whatever its page under way brings at or above the cut and stops there, the
-thief starts right at it, so ranges never overlap. A cut goes a fifth of a page before where the
-range below it should end a full page, so that page crosses it and the range ends without a nearly
-empty extra page.
-
-Calls: every range ends with one page that is not full (or empty), at most one call more than its
-records need. The threads keep the sum of those within seven calls (:data:`EXTRA_CALLS`): a range
-is cut only while the calls spent beyond ``records / limit`` so far, plus one for every open range,
-plus one for the new one, stay within it. So a full pull costs at most ``ceil(N / 1000) + 7`` calls
-(token failures aside). Memory holds a few pages whatever the number of records: the threads put
-pages into one bounded queue. Threads stop when the consumer stops iterating or any range fails;
-the failure is raised in the consumer.
+Calls: at most ``ceil(N / 1000) + 7`` (token failures aside; :mod:`~.v5_ranges` says why). Memory
+holds a few pages whatever the number of records: the threads put pages into one bounded queue.
+Threads stop when the consumer stops iterating or any range fails; the failure is raised in the
+consumer.
 """
 
 from __future__ import annotations
