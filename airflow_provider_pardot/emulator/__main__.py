@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--id-layout",
-        choices=("even", "clustered"),
+        choices=("even", "clustered", "early"),
         default="even",
-        help="seeded ids 1-3 apart (even), or nine in ten in the last 3%% of the id span (clustered)",
+        help="seeded ids 1-3 apart (even), nine in ten in the last 3%% of the id span (clustered) or in the first 3%% (early)",
     )
     a = p.parse_args(argv)
     if (a.tls_cert is None) != (a.tls_key is None):

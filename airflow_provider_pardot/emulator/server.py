@@ -505,7 +505,7 @@ class EmulatorServer:
 
     Options: seed, strict_auth, legacy_auth, daily_limit, export_delay, data_dir, quiet,
     jwt_public_key, tls_cert, tls_key, v5_record_cap, v5_token_ttl, latency_ms, counts (record
-    counts by object, e.g. ``{"visitorActivity": 100_000}``) and id_layout (``even`` or ``clustered``). With ``tls_cert`` and ``tls_key`` (PEM files) the
+    counts by object, e.g. ``{"visitorActivity": 100_000}``) and id_layout (``even``, ``clustered`` or ``early``). With ``tls_cert`` and ``tls_key`` (PEM files) the
     listening socket is wrapped in TLS and every URL (``url``, ``resultRefs``, ``instance_url``) is
     ``https://``; without them it is plain HTTP.
     """

@@ -47,9 +47,10 @@ OBJECT_NAMES = list(DEFAULT_COUNTS)
 #: How seeded ids are laid out over their span (``--id-layout``): ``even`` steps 1 to 3 between
 #: neighbours; ``clustered`` puts the first tenth of the records far apart (steps of 1 to 1,201,
 #: 601 on average) and the other nine tenths 1 to 3 apart, so nine records in ten sit in the last
-#: 3% of the span, as on an account whose records came mostly in one recent burst.
-ID_LAYOUTS = ("even", "clustered")
-SPARSE_SHARE = 10  # one record in SPARSE_SHARE is in the sparse part of a clustered layout
+#: 3% of the span, as on an account whose records came mostly in one recent burst; ``early`` is the
+#: mirror: nine records in ten in the first 3% (one early bulk import, little since).
+ID_LAYOUTS = ("even", "clustered", "early")
+SPARSE_SHARE = 10  # one record in SPARSE_SHARE is in the sparse part of a clustered or early layout
 SPARSE_STEP = 1201
 _CANON = {n.lower(): n for n in OBJECT_NAMES}
 
@@ -171,11 +172,13 @@ class Store:
     def _ids_and_times(self, name: str, rng: random.Random):
         n = self.counts[name]
         times = _spread(rng, n, self.start, self.anchor - dt.timedelta(hours=1))
-        sparse = n // SPARSE_SHARE if self.id_layout == "clustered" else 0
+        sparse = n // SPARSE_SHARE if self.id_layout != "even" else 0
+        # the records far apart: the first ones (clustered) or the last ones (early)
+        apart = range(sparse) if self.id_layout == "clustered" else range(n - sparse, n)
         ids, cur = [], ID_BASE[name]
         for k in range(n):
             ids.append(cur)
-            cur += rng.randint(1, SPARSE_STEP if k < sparse else 3)
+            cur += rng.randint(1, SPARSE_STEP if k in apart else 3)
         return ids, times
 
     def _updated(self, rng: random.Random, created: dt.datetime) -> dt.datetime:

@@ -444,6 +444,17 @@ def test_clustered_id_layout(api, emulator):
         emulator.seed(id_layout="spiral")
 
 
+def test_early_id_layout(api, emulator):
+    emulator.seed(list=5000, id_layout="early")
+    ids = emulator.records("list")
+    assert len(ids) == 5000
+    assert ids == sorted(set(ids))
+    low = ids[0] + (ids[-1] - ids[0]) * 0.03
+    assert sum(1 for i in ids if i <= low) >= 0.9 * len(ids)  # nine in ten in the first 3% of the span
+    rows, _ = pull(api, "lists", fields="id", limit=1000)
+    assert [r["id"] for r in rows] == ids
+
+
 def test_request_log_counts_in_flight(api, emulator):
     emulator.config(latency_ms=300)
     sessions = [type(api)(emulator.url) for _ in range(3)]

@@ -413,7 +413,33 @@ class TestClusteredIds:
         assert hook.request_count == len(v5_requests(emulator))
         assert threads_named_pardot() == []
 
-    @pytest.mark.parametrize("layout", ["clustered", "even"])
+    @pytest.mark.parametrize("concurrency", [2, 5])
+    @pytest.mark.parametrize("layout", ["clustered", "early"])
+    def test_records_added_during_the_pull(self, emulator, hook, layout, concurrency):
+        """Bunched at either end: every record once, and what is added above the highest id meanwhile too."""
+        before = self.seed(emulator, layout=layout, latency_ms=10)
+        records = hook.query("lists", fields=["id"], concurrency=concurrency)
+        seen = [next(records)["id"] for _ in range(1000)]
+        emulator.mutate("list", insert=7)
+        inserted = sorted(set(emulator.records("list")) - set(before))
+        seen += [r["id"] for r in records]
+        assert len(seen) == len(set(seen)), "a record came twice"
+        assert set(before) <= set(seen)
+        assert set(inserted) <= set(seen)
+        assert len(v5_requests(emulator)) <= -(-(self.N + 7) // 1000) + 7
+
+    def test_a_range_below_a_burst_is_read_from_both_ends(self, emulator, hook):
+        """Where the burst begins is unknown: the range below it is joined from above, and the two meet."""
+        expected = self.seed(emulator, latency_ms=10)
+        got = ids_of(hook.query("lists", fields=["id"], concurrency=5))
+        assert sorted(got) == expected
+        assert len(got) == len(set(got))
+        requests = v5_requests(emulator)
+        downward = [r for r in requests if q(r, "orderBy") == "id DESC" and "idLessThan" in r["query"]]
+        assert downward, "no range was read from above"
+        assert all(int(q(r, "idLessThan")) <= expected[-1] for r in downward)
+
+    @pytest.mark.parametrize("layout", ["clustered", "even", "early"])
     def test_five_slots_stay_busy_to_the_end(self, emulator, hook, layout):
         n = 50_000  # the benchmark's pull
         expected = self.seed(emulator, n, layout)

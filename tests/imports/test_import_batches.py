@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_pardot.api import imports as import_rules
 from airflow_provider_pardot.files import arrow_batches
-from airflow_provider_pardot.transfers import object_storage_to_pardot as transfer
 from airflow_provider_pardot.transfers.object_storage_to_pardot import ObjectStorageToPardotOperator, _Rejects
 
 pytest.importorskip("pyarrow")
@@ -63,7 +63,7 @@ def _batches(source: Path, arrow: bool, monkeypatch, **kw) -> tuple[list[bytes],
 )
 @pytest.mark.parametrize("max_bytes", [10_000_000, 160], ids=["one batch", "many batches"])
 def test_csv_source_same_batches_either_way(tmp_path, monkeypatch, lists, max_bytes):
-    monkeypatch.setattr(transfer, "MAX_BATCH_BYTES", max_bytes)
+    monkeypatch.setattr(import_rules, "MAX_BATCH_BYTES", max_bytes)
     source = tmp_path / "tricky.csv"
     source.write_bytes(TRICKY.encode("utf-8"))
 
@@ -86,7 +86,7 @@ def test_parquet_source_same_batches_either_way(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    monkeypatch.setattr(transfer, "MAX_BATCH_BYTES", 200)
+    monkeypatch.setattr(import_rules, "MAX_BATCH_BYTES", 200)
     table = pa.table(
         {
             "email": ["a@x.example", None, "c@x.example", "  ", "e@x.example"],
@@ -134,7 +134,7 @@ def test_converting_with_arrow_does_not_import_pandas(tmp_path):
 def test_a_row_larger_than_a_batch_is_refused_either_way(tmp_path, monkeypatch, arrow):
     from airflow_provider_pardot.files.import_batches import BatchTooLarge
 
-    monkeypatch.setattr(transfer, "MAX_BATCH_BYTES", 120)
+    monkeypatch.setattr(import_rules, "MAX_BATCH_BYTES", 120)
     source = tmp_path / "wide.csv"
     source.write_text(
         f"email,first_name,company,campaign_id\na@x.example,A,B,1001\nb@x.example,{'B' * 200},C,1001\n"
