@@ -55,6 +55,13 @@ TRANSPORT_LABEL = {
     "http": "plain HTTP",
 }
 
+#: The sections ``--only <name>`` splices into RESULTS.md in place of the last run of each (its
+#: label, how it renders, its end marker, how it is spliced); other sections rewrite the whole file.
+SPLICED = {
+    "v5": ("v5 section", report_v5, END, splice),
+    "import": ("Import section", report_import, IMPORT_END, splice_import),
+}
+
 
 def last_json(text: str) -> dict:
     for line in reversed(text.strip().splitlines()):
@@ -836,23 +843,13 @@ def main() -> int:
     command = "make bench  (= .venv/bin/python benchmarks/run.py " + " ".join(sys.argv[1:]) + ")"
     text = report(results, info, command.replace(" )", ")"), started, load_start)
     output = Path(args.output)
-    if only == {"v5"} and output.exists():  # the other sections stay as they were
-        note = (
-            f"v5 section: `{command.replace(' )', ')')}`, {time.strftime('%Y-%m-%d %H:%M %Z')}, "
-            f"load average {load_start}."
-        )
-        # the note goes inside the section, so the next run replaces it too
-        section = "\n".join(report_v5(results["v5"])).replace(END, f"{note}\n\n{END}")
-        text = splice(output.read_text(), section)
-    if only == {"import"} and output.exists():  # the other sections stay as they were
-        note = (
-            f"Import section: `{command.replace(' )', ')')}`, {time.strftime('%Y-%m-%d %H:%M %Z')}, "
-            f"load average {load_start}."
-        )
-        # the note goes inside the section, so the next run replaces it too
-        section = "\n".join(report_import(results["import"])).replace(IMPORT_END, f"{note}\n\n{IMPORT_END}")
-        text = splice_import(output.read_text(), section)
-    output.write_text(text + "\n")
+    for name, (label, render, end, put) in SPLICED.items():
+        if only == {name} and output.exists():  # the other sections stay as they were
+            note = f"{label}: `{command.replace(' )', ')')}`, {time.strftime('%Y-%m-%d %H:%M %Z')}, load average {load_start}."
+            # the note goes inside the section, so the next run replaces it too
+            section = "\n".join(render(results[name])).replace(end, f"{note}\n\n{end}")
+            text = put(output.read_text(), section)
+    output.write_text(text.rstrip("\n") + "\n")
     print(text)
     return 0
 

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -159,3 +160,13 @@ def s3_bucket(moto_server, monkeypatch):
     )
     client.create_bucket(Bucket=bucket)
     return bucket
+
+
+@pytest.fixture
+def context():
+    """A minimal task context: a ``ti`` that records XCom pushes, and outlet events."""
+    ti = mock.MagicMock()
+    ti.pushed = {}
+    ti.xcom_push.side_effect = lambda key, value, **_: ti.pushed.__setitem__(key, value)
+    ti.get_first_reschedule_date.return_value = None
+    return {"ti": ti, "task_instance": ti}

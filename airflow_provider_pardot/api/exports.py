@@ -349,7 +349,9 @@ class ExportCall:
         return normalise_export(body)
 
 
-def export_call(api_version: int, operation: str, export_id: int | str | None = None, **options: Any) -> ExportCall:
+def export_call(
+    api_version: int, operation: str, export_id: int | str | None = None, **options: Any
+) -> ExportCall:
     """
     Build an Export API request: path, method, repeatability, and ``format=json`` for v3/v4.
 
@@ -406,7 +408,9 @@ class ExportStatus(NamedTuple):
         return self.outcome is ExportOutcome.FAILED
 
 
-def job_status(job: str, record: dict[str, Any], field: str, expired_reason: str, detail: str) -> ExportStatus:
+def job_status(
+    job: str, record: dict[str, Any], field: str, expired_reason: str, detail: str
+) -> ExportStatus:
     """
     The one reading of a Pardot job's state, for exports and imports alike: a final state is named
     before expiry, expiry before completion.

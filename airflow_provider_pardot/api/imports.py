@@ -452,9 +452,7 @@ def import_status(record: Any) -> ExportStatus:
     return job_status("import", record, "status", _IMPORT_GONE, counts)
 
 
-_IMPORT_GONE = (
-    "Pardot expires imports not submitted within 24 hours, and forgets their results 7 days after they complete."
-)
+_IMPORT_GONE = "Pardot expires imports not submitted within 24 hours, and forgets their results 7 days after they complete."
 
 
 def imports_to_read(records: dict[str, dict[str, Any]], import_ids: Sequence[int]) -> list[int]:
@@ -468,4 +466,3 @@ def imports_to_read(records: dict[str, dict[str, Any]], import_ids: Sequence[int
 def imports_complete(records: dict[str, dict[str, Any]], import_ids: Sequence[int]) -> bool:
     """Whether the last record of every one of ``import_ids`` is Complete."""
     return not imports_to_read(records, import_ids)
-

@@ -40,6 +40,8 @@ _Method = TypeVar("_Method", bound="Callable[..., Any]")
 
 #: Seconds a task waits for an export by default: Pardot cancels exports not finished within 7 days.
 DEFAULT_EXPORT_TIMEOUT = 7 * 24 * 3600
+#: Seconds a task waits for imports by default: Pardot expires an import not submitted in 24 hours.
+DEFAULT_IMPORT_TIMEOUT = 24 * 3600
 
 
 def reports_usage(method: _Method) -> _Method:

@@ -43,7 +43,9 @@ class PardotExportSensor(PardotExportWaitMixin, PardotBaseSensor):
     template_fields: Sequence[str] = ("export_id", "pardot_conn_id")
     ui_color = "#c5e3f6"
 
-    def __init__(self, *, export_id: int | str, timeout: float = DEFAULT_EXPORT_TIMEOUT, **kwargs: Any) -> None:
+    def __init__(
+        self, *, export_id: int | str, timeout: float = DEFAULT_EXPORT_TIMEOUT, **kwargs: Any
+    ) -> None:
         super().__init__(timeout=timeout, **kwargs)
         self.export_id = export_id
 

@@ -7,16 +7,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, PokeReturnValue
 
 from airflow_provider_pardot.api.ids import require_id
-from airflow_provider_pardot.operators.base import PardotImportWaitMixin
+from airflow_provider_pardot.operators.base import DEFAULT_IMPORT_TIMEOUT, PardotImportWaitMixin
 from airflow_provider_pardot.sensors.base import PardotBaseSensor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.providers.common.compat.sdk import Context
-
-#: Seconds a sensor waits by default: Pardot expires an import that was not submitted in 24 hours.
-DEFAULT_IMPORT_TIMEOUT = 24 * 3600
 
 
 class PardotImportSensor(PardotImportWaitMixin, PardotBaseSensor):

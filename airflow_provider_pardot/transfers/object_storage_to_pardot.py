@@ -19,8 +19,12 @@ from airflow_provider_pardot.exceptions import (
     PardotImportError,
     PardotValidationError,
 )
-from airflow_provider_pardot.operators.base import PardotBaseOperator, PardotImportWaitMixin, reports_usage
-from airflow_provider_pardot.sensors.imports import DEFAULT_IMPORT_TIMEOUT
+from airflow_provider_pardot.operators.base import (
+    DEFAULT_IMPORT_TIMEOUT,
+    PardotBaseOperator,
+    PardotImportWaitMixin,
+    reports_usage,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

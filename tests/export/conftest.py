@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from unittest import mock
 
 import pytest
 from identities import FAST_RETRIES, pardot_connection
@@ -28,13 +27,3 @@ def pardot(emulator, set_conn):
     emulator.config(export_delay=0.05)
     set_conn("pardot_default", emulator.url)
     return emulator
-
-
-@pytest.fixture
-def context():
-    """A minimal task context: a ``ti`` that records XCom pushes."""
-    ti = mock.MagicMock()
-    ti.pushed = {}
-    ti.xcom_push.side_effect = lambda key, value, **_: ti.pushed.__setitem__(key, value)
-    ti.get_first_reschedule_date.return_value = None
-    return {"ti": ti, "task_instance": ti}

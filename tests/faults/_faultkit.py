@@ -9,15 +9,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import http.server
+import os
 import random
+import signal
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 FIGURES: list[str] = []
 _FIG_LOCK = threading.Lock()
@@ -405,3 +412,28 @@ def self_signed_cert(workdir: Path) -> tuple[str, str]:
         )
     )
     return str(cert_path), str(key_path)
+
+
+def kill_when(code: str, args: list[str], ready: Callable[[], bool], timeout: float = 60) -> None:
+    """
+    Run ``code`` in a child Python (a worker) and SIGKILL it as soon as ``ready()`` holds, as a
+    worker lost mid-task. Fails when the child ends first (with its output) or is not killed.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None and not ready():
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL

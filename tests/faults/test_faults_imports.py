@@ -14,14 +14,10 @@ After each, the emulator's prospects and list memberships show each row applied 
 from __future__ import annotations
 
 import csv
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from _faultkit import api_requests
+from _faultkit import api_requests, kill_when
 
 from airflow_provider_pardot.api import imports as import_rules
 from airflow_provider_pardot.exceptions import PardotRateLimitError
@@ -212,26 +208,11 @@ def test_worker_killed_mid_upload_then_retried(emulator, make_conn, tmp_path, fi
     emulator.faults(
         {"match": BATCHES, "method": "POST", "skip": 2, "times": 1, "kind": "delay", "seconds": 10}
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_IMPORT, str(source), str(SMALL_BATCH), str(LIST_ID)],
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    kill_when(
+        KILLED_IMPORT,
+        [str(source), str(SMALL_BATCH), str(LIST_ID)],
+        lambda: emulator.state()["in_flight"] and any(i["batches"] >= 2 for i in emulator.imports()),
     )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if emulator.state()["in_flight"] and any(i["batches"] >= 2 for i in emulator.imports()):
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
     killed = emulator.imports()
     assert [i["status"] for i in killed] == ["Open"], "the killed try submitted nothing"
     emulator.clear_faults()

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -21,7 +17,7 @@ from typing import TYPE_CHECKING
 from unittest import mock
 
 import pytest
-from _faultkit import complete_export, sha256_of
+from _faultkit import complete_export, kill_when, sha256_of
 
 from airflow_provider_pardot.exceptions import PardotApiError
 from airflow_provider_pardot.hooks.pardot import PardotHook
@@ -203,29 +199,15 @@ def test_transfer_killed_mid_file_never_leaves_a_partial_final_file(emulator, ma
     files = emulator.export_files(export["id"])
     emulator.faults({"match": RESULTS, "kind": "throttle", "bytes_per_second": 100_000})
     dest = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_TRANSFER, str(export["id"]), str(dest)],
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        partial = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            sizes = [p.stat().st_size for p in dest.glob(".*.tmp")] if dest.exists() else []
-            if sizes and max(sizes) > 20_000:
-                partial = max(sizes)
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    partial = 0
+
+    def partial_file_written() -> bool:
+        nonlocal partial
+        sizes = [p.stat().st_size for p in dest.glob(".*.tmp")] if dest.exists() else []
+        partial = max(sizes, default=0)
+        return partial > 20_000
+
+    kill_when(KILLED_TRANSFER, [str(export["id"]), str(dest)], partial_file_written)
     after_kill_final, after_kill_hidden = _final_names(dest), _hidden(dest)
     # nothing under a final name after the kill: files are moved into place only when complete
     assert after_kill_final == [], after_kill_final

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
@@ -17,13 +16,3 @@ def pardot(emulator, make_conn):
     emulator.config(import_polls=0)
     make_conn()
     return emulator
-
-
-@pytest.fixture
-def context():
-    """A minimal task context: a ``ti`` that records XCom pushes, and outlet events."""
-    ti = mock.MagicMock()
-    ti.pushed = {}
-    ti.xcom_push.side_effect = lambda key, value, **_: ti.pushed.__setitem__(key, value)
-    ti.get_first_reschedule_date.return_value = None
-    return {"ti": ti, "task_instance": ti}
