@@ -388,6 +388,7 @@ class Handler(BaseHTTPRequestHandler):
         with emu.lock:
             emu.requests += 1
             over_daily = emu.daily_used >= emu.config["daily_limit"]
+            epoch = emu.epoch
             if not over_daily:
                 emu.daily_used += 1
                 emu.in_flight += 1
@@ -415,7 +416,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.fail(e)
         finally:
             with emu.lock:
-                emu.in_flight -= 1
+                if epoch == emu.epoch:  # else a reset forgot it already
+                    emu.in_flight -= 1
                 if self._entry is not None and self._entry in emu.flying:
                     emu.flying.remove(self._entry)
 

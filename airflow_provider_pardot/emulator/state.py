@@ -113,6 +113,9 @@ class Emulator:
         self.imports = Imports(self)
 
     def _zero(self) -> None:
+        #: a reset starts a new epoch: a request that outlives it (a client that gave up while the
+        #: request waited out a delay) no longer counts in flight, and does not uncount when it ends
+        self.epoch = getattr(self, "epoch", -1) + 1
         self.requests = 0
         self.in_flight = 0
         #: the log entries of the API requests in flight (``in_flight_peak`` is kept up to date)

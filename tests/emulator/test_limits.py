@@ -64,3 +64,21 @@ def test_daily_limit_and_usage_header(api, emulator):
     assert r.status_code == 200
     assert r.headers["x-api-usage"] == "1/100"
     assert "x-api-usage" not in api.get(Q, limit=1).headers
+
+
+def test_a_request_that_outlives_a_reset_is_forgotten(api, emulator):
+    """A reset between tests forgets a request still being served (a client gave up on it): it no
+    longer holds one of the five slots, and when it ends the count of requests in flight stays at
+    zero, not below it (which would let one request too many through the limit)."""
+    emulator.config(latency_ms=500)
+    late = threading.Thread(target=lambda: api.get(Q, limit=1))
+    late.start()
+    for _ in range(200):
+        if emulator.state()["in_flight"] == 1:
+            break
+        threading.Event().wait(0.01)
+    assert emulator.state()["in_flight"] == 1
+    emulator.reset()
+    assert emulator.state()["in_flight"] == 0
+    late.join()
+    assert emulator.state()["in_flight"] == 0
